@@ -1,0 +1,51 @@
+# Jishi: `make demo` runs the demo shop, `make test` runs the whole suite (SQLite, then
+# PostgreSQL when JISHI_TEST_DATABASE_URL is set). Both create .venv on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+TEST_DATA := $(CURDIR)/var/test
+export JISHI_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test install lint typecheck test-sqlite test-postgres chromium bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/jishi demo
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check jishi bench
+	$(BIN)/ruff format --check jishi bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy jishi
+
+test-sqlite: $(STAMP) chromium
+	@echo "== test suite on SQLite"
+	env -u DATABASE_URL -u REDIS_URL JISHI_DATA_DIR=$(TEST_DATA)/sqlite $(BIN)/pytest -q
+
+test-postgres: $(STAMP) chromium
+	@if [ -n "$$JISHI_TEST_DATABASE_URL" ]; then \
+		echo "== test suite on PostgreSQL ($$JISHI_TEST_DATABASE_URL)"; \
+		env -u REDIS_URL DATABASE_URL="$$JISHI_TEST_DATABASE_URL" JISHI_DATA_DIR=$(TEST_DATA)/postgres $(BIN)/pytest -q; \
+	else echo "== JISHI_TEST_DATABASE_URL not set: PostgreSQL pass not run"; fi
+
+test: lint typecheck test-sqlite test-postgres
+
+bench: $(STAMP)
+	$(BIN)/python bench/checkout.py
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache

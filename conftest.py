@@ -1,0 +1,105 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from jishi.accounts.services import issue_token
+from jishi.testing.factories import OperatorFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher_and_immediate_tasks(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(settings.DATA_DIR / "test-media")
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+
+
+class Api:
+    """A JSON client for /api/v1 with an optional bearer token."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.client = Client()
+        self.token = token
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        out = dict(headers or {})
+        if self.token:
+            out["Authorization"] = f"Bearer {self.token}"
+        return out
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             **extra: Any) -> Any:
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        kwargs: dict[str, Any] = {"headers": self._headers(headers)}
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, str | bytes) else json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        kwargs.update(extra)
+        return getattr(self.client, method)(url, **kwargs)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("get", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("post", path, body if body is not None else {}, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("put", path, body if body is not None else {}, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.call("delete", path, **kw)
+
+
+@pytest.fixture
+def api() -> Api:
+    return Api()
+
+
+@pytest.fixture
+def buyer(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def buyer_api(buyer: Any) -> Api:
+    return Api(issue_token(buyer))
+
+
+@pytest.fixture
+def other_buyer_api(db: Any) -> Api:
+    return Api(issue_token(UserFactory()))
+
+
+@pytest.fixture
+def operator(db: Any) -> Any:
+    return OperatorFactory()
+
+
+@pytest.fixture
+def operator_api(operator: Any) -> Api:
+    return Api(issue_token(operator))
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis is part of the test environment: unreachable Redis fails, never skips."""
+    url = os.environ.get("JISHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    import redis
+
+    redis.Redis.from_url(url).ping()
+    return url

@@ -1,0 +1,76 @@
+"""The REST API under /api/v1: routers of every app and one error format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from jishi.accounts.api import admin_router as accounts_admin_router
+from jishi.accounts.api import me_router as accounts_me_router
+from jishi.accounts.api import router as accounts_router
+from jishi.catalog.api import admin_router as catalog_admin_router
+from jishi.catalog.api import router as catalog_router
+from jishi.core.errors import DomainError, error_body
+from jishi.inventory.api import admin_router as inventory_admin_router
+
+api = NinjaAPI(
+    title="Jishi API",
+    version="1",
+    description="集市 Jishi social-commerce REST API. Amounts are integers in fen.",
+    urls_namespace="api-v1",
+)
+
+
+def _fields_from_validation(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
+        name = ".".join(loc) or "__all__"
+        fields.setdefault(name, []).append(str(err.get("msg", "invalid")))
+    return fields
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(
+        request, error_body("invalid", _("输入有误"), _fields_from_validation(exc.errors)), status=422
+    )
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, error_body("unauthorized", _("请先登录")), status=401)
+
+
+@api.exception_handler(AuthorizationError)
+def on_authz_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return api.create_response(request, error_body("forbidden", _("没有权限")), status=403)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, error_body("not_found", _("不存在")), status=404)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 429: "rate_limited"}.get(exc.status_code, "error")
+    return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+
+api.add_router("/auth", accounts_router, tags=["auth"])
+api.add_router("/", accounts_me_router, tags=["me"])
+api.add_router("/", catalog_router, tags=["catalog"])
+api.add_router("/admin", accounts_admin_router, tags=["admin"])
+api.add_router("/admin", catalog_admin_router, tags=["admin"])
+api.add_router("/admin", inventory_admin_router, tags=["admin"])

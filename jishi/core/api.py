@@ -1,0 +1,44 @@
+"""Shared API pieces: error schema and responses, pagination limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from ninja import Schema
+
+from .errors import InvalidInput
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+ERROR_CODES = frozenset({400, 401, 403, 404, 409, 422, 429})
+ERRORS: dict[Any, Any] = {ERROR_CODES: ErrorOut}
+
+
+def responses(ok: Any, status: int = 200) -> dict[Any, Any]:
+    """A Ninja ``response=`` mapping: the success schema plus every documented error."""
+    return {status: ok, **ERRORS}
+
+
+class OkOut(Schema):
+    ok: bool = True
+
+
+def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
+    max_size = settings.JISHI["API_MAX_PAGE_SIZE"]
+    limit = 20 if limit is None else limit
+    offset = 0 if offset is None else offset
+    if limit < 1 or limit > max_size:
+        raise InvalidInput(fields={"limit": [f"1..{max_size}"]})
+    if offset < 0:
+        raise InvalidInput(fields={"offset": [">= 0"]})
+    return limit, offset

@@ -1,0 +1,118 @@
+"""Transactional outbox: publish in the writer's transaction, deliver at least once, apply once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import HandlerRun, OutboxEvent
+from .sql import insert_once
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxEvent], None]
+_handlers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
+_local = threading.local()
+
+
+def subscribe(event_name: str, name: str | None = None) -> Callable[[Handler], Handler]:
+    """Register ``func`` for ``event_name``. Its name is the key of its once-only record."""
+
+    def register(func: Handler) -> Handler:
+        handler_name = name or f"{func.__module__}.{func.__qualname__}"
+        entries = _handlers[event_name]
+        if all(existing != handler_name for existing, _ in entries):
+            entries.append((handler_name, func))
+        return func
+
+    return register
+
+
+def unsubscribe(event_name: str, name: str) -> None:
+    _handlers[event_name] = [(n, f) for n, f in _handlers[event_name] if n != name]
+
+
+def handlers_for(event_name: str) -> list[tuple[str, Handler]]:
+    return list(_handlers.get(event_name, []))
+
+
+def publish(name: str, payload: dict[str, Any]) -> OutboxEvent:
+    """Write the event in the current transaction; delivery starts once it commits."""
+    event = OutboxEvent.objects.create(name=name, payload=payload)
+    transaction.on_commit(_kick)
+    return event
+
+
+def _kick() -> None:
+    if getattr(_local, "delivering", False):
+        return  # the running delivery loop picks new events up itself
+    from .tasks import deliver_events
+
+    try:
+        deliver_events()
+    except Exception:  # the periodic sweep delivers it later; never fail the writer
+        log.exception("could not enqueue event delivery")
+
+
+def deliver_event(event: OutboxEvent) -> bool:
+    """Run every handler that has not yet applied ``event``; True when all have."""
+    ok = True
+    for handler_name, func in handlers_for(event.name):
+        try:
+            with transaction.atomic():
+                run_id = insert_once(
+                    HandlerRun,
+                    {"event": event.pk, "handler": handler_name, "done_at": timezone.now()},
+                    conflict=["event", "handler"],
+                )
+                if run_id is None:
+                    continue  # applied before (its effects committed with this record)
+                func(event)
+        except Exception as exc:
+            ok = False
+            log.exception("handler %s failed on event %s", handler_name, event.pk)
+            event.last_error = f"{handler_name}: {exc!r}"[:2000]
+    if ok:
+        OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+    else:
+        attempts = event.attempts + 1
+        OutboxEvent.objects.filter(pk=event.pk).update(
+            attempts=attempts,
+            last_error=event.last_error,
+            dead=attempts >= settings.JISHI["EVENT_MAX_ATTEMPTS"],
+        )
+    return ok
+
+
+def deliver_pending(limit: int = 500) -> int:
+    """Deliver undispatched events in order; returns how many were fully delivered."""
+    if getattr(_local, "delivering", False):
+        return 0
+    _local.delivering = True
+    delivered = 0
+    try:
+        seen: set[int] = set()
+        while True:
+            batch = list(
+                OutboxEvent.objects.filter(dispatched_at__isnull=True, dead=False)
+                .exclude(pk__in=seen)
+                .order_by("id")[:limit]
+            )
+            if not batch:
+                break
+            for event in batch:
+                seen.add(event.pk)
+                if deliver_event(event):
+                    delivered += 1
+            if len(seen) >= limit:
+                break
+    finally:
+        _local.delivering = False
+    return delivered

@@ -1,0 +1,177 @@
+"""The double-entry ledger: accounts, balanced postings, and the whole-book check."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .errors import Conflict
+from .sql import insert_once
+from .models import Account, AccountKind, Entry, Transaction, Unit
+
+POINT_KINDS = {AccountKind.POINTS, AccountKind.PLATFORM_POINTS}
+
+
+class LedgerError(Exception):
+    """A programming error: an unbalanced or mixed-unit posting."""
+
+
+class InsufficientBalance(Conflict):
+    code = "insufficient_balance"
+    default_message = _("余额不足")
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(fields={"account": [account.kind]})
+        self.account = account
+
+
+@dataclass(frozen=True)
+class Posting:
+    transaction_id: int
+    created: bool
+
+
+def _unit_for(kind: str) -> str:
+    return Unit.POINT if kind in POINT_KINDS else Unit.FEN
+
+
+def user_account(user_id: int, kind: str) -> Account:
+    """The user's account of ``kind``, created on first use. User balances never go negative."""
+    account, _created = Account.objects.get_or_create(
+        key=f"user:{user_id}:{kind}",
+        defaults={"owner_id": user_id, "kind": kind, "unit": _unit_for(kind)},
+    )
+    return account
+
+
+def platform_account(kind: str, name: str = "") -> Account:
+    """A platform account; these hold the other side of every user balance and may go negative."""
+    key = f"platform:{kind}" + (f":{name}" if name else "")
+    account, _created = Account.objects.get_or_create(
+        key=key, defaults={"kind": kind, "unit": _unit_for(kind), "allow_negative": True}
+    )
+    return account
+
+
+def balance_of(user_id: int, kind: str) -> int:
+    value = (
+        Account.objects.filter(key=f"user:{user_id}:{kind}").values_list("balance", flat=True).first()
+    )
+    return int(value or 0)
+
+
+def _insert_transaction_once(key: str, kind: str, reference: str, memo: str) -> int | None:
+    return insert_once(
+        Transaction,
+        {"key": key, "kind": kind, "reference": reference[:120], "memo": memo[:255],
+         "created_at": timezone.now()},
+        conflict=["key"],
+    )
+
+
+def post(
+    *,
+    kind: str,
+    key: str,
+    legs: Sequence[tuple[Account, int]],
+    reference: str = "",
+    memo: str = "",
+) -> Posting:
+    """Post one balanced transaction, once per ``key``.
+
+    Balances change by conditional updates taken in account-id order, so two postings
+    never deadlock and a user balance can never go below zero: the update that would
+    overdraw matches no row and the whole posting rolls back with InsufficientBalance.
+    """
+    merged: dict[int, int] = defaultdict(int)
+    accounts: dict[int, Account] = {}
+    for account, amount in legs:
+        merged[account.pk] += amount
+        accounts[account.pk] = account
+    if sum(merged.values()) != 0:
+        raise LedgerError(f"unbalanced posting {key}: {dict(merged)}")
+    if len({a.unit for a in accounts.values()}) > 1:
+        raise LedgerError(f"posting {key} mixes units")
+    with transaction.atomic():
+        transaction_id = _insert_transaction_once(key, kind, reference, memo)
+        if transaction_id is None:
+            existing = Transaction.objects.only("id").get(key=key)
+            return Posting(existing.pk, created=False)
+        Entry.objects.bulk_create(
+            Entry(transaction_id=transaction_id, account_id=account_id, amount=amount)
+            for account_id, amount in merged.items()
+            if amount
+        )
+        for account_id in sorted(merged):
+            amount = merged[account_id]
+            if not amount:
+                continue
+            account = accounts[account_id]
+            rows = Account.objects.filter(pk=account_id)
+            if not account.allow_negative and amount < 0:
+                rows = rows.filter(balance__gte=-amount)
+            if rows.update(balance=F("balance") + amount) != 1:
+                raise InsufficientBalance(account)
+    return Posting(transaction_id, created=True)
+
+
+def transfer(
+    *, kind: str, key: str, source: Account, target: Account, amount: int,
+    reference: str = "", memo: str = "",
+) -> Posting:
+    """Move ``amount`` from ``source`` to ``target`` in one posting."""
+    if amount <= 0:
+        raise LedgerError("transfer amount must be positive")
+    return post(
+        kind=kind, key=key, reference=reference, memo=memo,
+        legs=[(source, -amount), (target, amount)],
+    )
+
+
+def history(account: Account, limit: int = 50, offset: int = 0) -> Iterable[Entry]:
+    return (
+        Entry.objects.filter(account=account)
+        .select_related("transaction")
+        .order_by("-transaction_id")[offset : offset + limit]
+    )
+
+
+def check_ledger() -> list[str]:
+    """Every invariant of the book; an empty list means the ledger is sound."""
+    problems: list[str] = []
+    unbalanced = (
+        Entry.objects.values("transaction_id", "transaction__key")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+    )
+    for row in unbalanced[:100]:
+        problems.append(
+            f"transaction {row['transaction__key']} does not balance: {row['total']}"
+        )
+    empty = Transaction.objects.annotate(n=Count("entries")).filter(n=0)
+    for key in empty.values_list("key", flat=True)[:100]:
+        problems.append(f"transaction {key} has no entries")
+    mixed = (
+        Entry.objects.values("transaction_id", "transaction__key")
+        .annotate(units=Count("account__unit", distinct=True))
+        .filter(units__gt=1)
+    )
+    for row in mixed[:100]:
+        problems.append(f"transaction {row['transaction__key']} mixes units")
+    drift = Account.objects.annotate(
+        entries_total=Sum("entries__amount", default=0)
+    ).exclude(balance=F("entries_total"))
+    for account in drift[:100]:
+        problems.append(
+            f"account {account.key} balance {account.balance} != entries {account.entries_total}"
+        )
+    negative = Account.objects.filter(Q(allow_negative=False) & Q(balance__lt=0))
+    for account in negative[:100]:
+        problems.append(f"account {account.key} is negative: {account.balance}")
+    return problems

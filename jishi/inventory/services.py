@@ -1,0 +1,127 @@
+"""Every stock change: set on hand, reserve, release and consume, by conditional updates.
+
+No read-modify-write: each change is one UPDATE whose WHERE clause carries the condition
+(enough available, enough reserved), taken in SKU order so concurrent orders never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils.translation import gettext_lazy as _
+
+from jishi.core.errors import Conflict, InvalidInput
+
+from .models import Location, LocationKind, StockItem, StockMove
+
+Lines = Iterable[tuple[int, int]]  # (sku_id, quantity)
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = _("库存不足")
+
+    def __init__(self, sku_ids: list[int]) -> None:
+        super().__init__(fields={"sku_id": [str(i) for i in sku_ids]})
+        self.sku_ids = sku_ids
+
+
+def default_location() -> Location:
+    location = Location.objects.filter(is_default=True).first()
+    if location is None:
+        location, _created = Location.objects.get_or_create(
+            code="main", defaults={"name": "总仓", "kind": LocationKind.WAREHOUSE, "is_default": True}
+        )
+    return location
+
+
+def _merged(lines: Lines) -> list[tuple[int, int]]:
+    totals: dict[int, int] = defaultdict(int)
+    for sku_id, quantity in lines:
+        if quantity <= 0:
+            raise InvalidInput(fields={"quantity": [str(_("数量必须大于 0"))]})
+        totals[sku_id] += quantity
+    return sorted(totals.items())
+
+
+@transaction.atomic
+def set_on_hand(sku_id: int, quantity: int, location: Location | None = None,
+                reference: str = "") -> StockItem:
+    """Set counted stock (ERP sync). Refused if it would fall below what orders have reserved."""
+    if quantity < 0:
+        raise InvalidInput(fields={"quantity": [str(_("数量不能为负"))]})
+    location = location or default_location()
+    item, _created = StockItem.objects.get_or_create(sku_id=sku_id, location=location)
+    updated = StockItem.objects.filter(pk=item.pk, reserved__lte=quantity).update(on_hand=quantity)
+    if not updated:
+        raise Conflict(_("在库数量不能少于已被订单预留的数量"), code="below_reserved")
+    StockMove.objects.create(sku_id=sku_id, location=location, kind="set", quantity=quantity,
+                             reference=reference)
+    item.refresh_from_db()
+    return item
+
+
+def sellable(sku_ids: list[int]) -> dict[int, int]:
+    rows = (
+        StockItem.objects.filter(sku_id__in=sku_ids)
+        .values("sku_id")
+        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
+    )
+    return {r["sku_id"]: r["on_hand"] - r["reserved"] for r in rows}
+
+
+@transaction.atomic
+def reserve(lines: Lines, reference: str, location_id: int | None = None) -> None:
+    """Reserve every line or none: OutOfStock names the SKUs that are short."""
+    location_id = location_id or default_location().pk
+    merged = _merged(lines)
+    short = []
+    for sku_id, quantity in merged:
+        updated = StockItem.objects.filter(
+            sku_id=sku_id, location_id=location_id, on_hand__gte=F("reserved") + quantity
+        ).update(reserved=F("reserved") + quantity)
+        if not updated:
+            short.append(sku_id)
+    if short:
+        raise OutOfStock(short)
+    StockMove.objects.bulk_create(
+        StockMove(sku_id=s, location_id=location_id, kind="reserve", quantity=q, reference=reference)
+        for s, q in merged
+    )
+
+
+@transaction.atomic
+def release(lines: Lines, reference: str, location_id: int | None = None) -> None:
+    """Give reserved stock back (order closed or cancelled)."""
+    location_id = location_id or default_location().pk
+    merged = _merged(lines)
+    for sku_id, quantity in merged:
+        updated = StockItem.objects.filter(
+            sku_id=sku_id, location_id=location_id, reserved__gte=quantity
+        ).update(reserved=F("reserved") - quantity)
+        if not updated:
+            raise Conflict(_("预留数量不足，无法释放"), code="release_exceeds_reserved")
+    StockMove.objects.bulk_create(
+        StockMove(sku_id=s, location_id=location_id, kind="release", quantity=q, reference=reference)
+        for s, q in merged
+    )
+
+
+@transaction.atomic
+def consume(lines: Lines, reference: str, location_id: int | None = None) -> None:
+    """Reserved stock leaves the shelf (shipped): on hand and reserved both go down."""
+    location_id = location_id or default_location().pk
+    merged = _merged(lines)
+    for sku_id, quantity in merged:
+        updated = StockItem.objects.filter(
+            sku_id=sku_id, location_id=location_id, reserved__gte=quantity, on_hand__gte=quantity
+        ).update(reserved=F("reserved") - quantity, on_hand=F("on_hand") - quantity)
+        if not updated:
+            raise Conflict(_("预留数量不足，无法出库"), code="consume_exceeds_reserved")
+    StockMove.objects.bulk_create(
+        StockMove(sku_id=s, location_id=location_id, kind="consume", quantity=q, reference=reference)
+        for s, q in merged
+    )

@@ -1,0 +1,190 @@
+"""Django settings for Jishi: everything comes from environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+DATA_DIR = Path(env("JISHI_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)
+
+DEBUG = env_bool("JISHI_DEBUG", False)
+SECRET_KEY = env("SECRET_KEY") or "jishi-insecure-dev-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = [h for h in env("JISHI_ALLOWED_HOSTS", "*").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("JISHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "jishi.core",
+    "jishi.accounts",
+    "jishi.catalog",
+    "jishi.inventory",
+    "jishi.storefront",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "jishi.core.idempotency.IdempotencyMiddleware",
+]
+
+ROOT_URLCONF = "jishi.urls"
+WSGI_APPLICATION = "jishi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL, IMMEDIATE write transactions) unless DATABASE_URL is set.
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+    _db.setdefault("OPTIONS", {})
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "jishi.sqlite3"),
+        "OPTIONS": {
+            # Writers queue behind one another instead of failing with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
+            ),
+        },
+        # Tests use a real file so that concurrent threads share it as production does.
+        "TEST": {"NAME": str(DATA_DIR / "test-jishi.sqlite3")},
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background work: Huey on SQLite by default, Redis when configured.
+HUEY_IMMEDIATE = env_bool("JISHI_HUEY_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY: dict[str, Any] = {
+        "huey_class": "huey.RedisHuey",
+        "name": env("JISHI_HUEY_NAME", "jishi"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "jishi",
+        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if env_bool("JISHI_FAST_PASSWORD_HASHER"):
+    # Tests only: argon2 stays the production hasher.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+]
+LOGIN_URL = "/login/"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("JISHI_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("JISHI_MEDIA_ROOT", str(DATA_DIR / "media")))
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("JISHI_LOG_LEVEL", "WARNING")},
+}
+
+# --- Jishi business settings (every rule's number is a setting with a default) ---
+JISHI = {
+    "CURRENCY": env("JISHI_CURRENCY", "CNY"),
+    "SMS_BACKEND": env("JISHI_SMS_BACKEND", "jishi.accounts.sms.ConsoleSmsBackend"),
+    "SMS_CODE_TTL_SECONDS": env_int("JISHI_SMS_CODE_TTL_SECONDS", 300),
+    "SMS_PER_PHONE_PER_MINUTE": env_int("JISHI_SMS_PER_PHONE_PER_MINUTE", 1),
+    "SMS_PER_PHONE_PER_DAY": env_int("JISHI_SMS_PER_PHONE_PER_DAY", 10),
+    "SMS_PER_IP_PER_HOUR": env_int("JISHI_SMS_PER_IP_PER_HOUR", 30),
+    "LOGIN_ATTEMPTS_PER_10_MIN": env_int("JISHI_LOGIN_ATTEMPTS_PER_10_MIN", 20),
+    "TOKEN_TTL_DAYS": env_int("JISHI_TOKEN_TTL_DAYS", 30),
+    "API_MAX_PAGE_SIZE": env_int("JISHI_API_MAX_PAGE_SIZE", 100),
+    "EVENT_MAX_ATTEMPTS": env_int("JISHI_EVENT_MAX_ATTEMPTS", 10),
+    "IDEMPOTENCY_WAIT_SECONDS": env_int("JISHI_IDEMPOTENCY_WAIT_SECONDS", 10),
+}

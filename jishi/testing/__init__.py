@@ -1,0 +1,1 @@
+"""Test support: factories and API helpers shared by every app's tests."""
