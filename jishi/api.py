@@ -37,7 +37,9 @@ def _fields_from_validation(errors: list[dict[str, Any]]) -> dict[str, list[str]
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(
-        request, error_body("invalid", _("输入有误"), _fields_from_validation(exc.errors)), status=422
+        request,
+        error_body("invalid", _("输入有误"), _fields_from_validation(exc.errors)),
+        status=422,
     )
 
 
@@ -63,8 +65,14 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-            405: "method_not_allowed", 429: "rate_limited"}.get(exc.status_code, "error")
+    code = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        429: "rate_limited",
+    }.get(exc.status_code, "error")
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 
 

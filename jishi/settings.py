@@ -23,8 +23,8 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    value = os.environ.get(name) or ""
+    return int(value) if value else default
 
 
 DATA_DIR = Path(env("JISHI_DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -48,7 +48,10 @@ INSTALLED_APPS = [
     "jishi.accounts",
     "jishi.catalog",
     "jishi.inventory",
+    "jishi.orders",
+    "jishi.payments",
     "jishi.storefront",
+    "jishi.demo",
 ]
 
 MIDDLEWARE = [
@@ -92,7 +95,7 @@ if DATABASE_URL:
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(DATA_DIR / "jishi.sqlite3"),
+        "NAME": env("JISHI_SQLITE_PATH") or str(DATA_DIR / "jishi.sqlite3"),
         "OPTIONS": {
             # Writers queue behind one another instead of failing with "database is locked".
             "transaction_mode": "IMMEDIATE",
@@ -147,8 +150,10 @@ if env_bool("JISHI_FAST_PASSWORD_HASHER"):
     # Tests only: argon2 stays the production hasher.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
 ]
 LOGIN_URL = "/login/"
 
@@ -175,7 +180,7 @@ LOGGING = {
 }
 
 # --- Jishi business settings (every rule's number is a setting with a default) ---
-JISHI = {
+JISHI: dict[str, Any] = {
     "CURRENCY": env("JISHI_CURRENCY", "CNY"),
     "SMS_BACKEND": env("JISHI_SMS_BACKEND", "jishi.accounts.sms.ConsoleSmsBackend"),
     "SMS_CODE_TTL_SECONDS": env_int("JISHI_SMS_CODE_TTL_SECONDS", 300),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from jishi.core.api import OkOut, responses
 
 from . import services
-from .auth import buyer_auth, operator_auth
+from .auth import buyer_auth, current_user, operator_auth
 from .models import Role
 
 router = Router()  # /auth
@@ -51,7 +51,9 @@ class RegisterIn(Schema):
 @router.post("/login", response=responses(TokenOut), auth=None)
 def login(request: HttpRequest, payload: LoginIn) -> Any:
     user = services.login_with_password(
-        phone=payload.phone, username=payload.username, password=payload.password,
+        phone=payload.phone,
+        username=payload.username,
+        password=payload.password,
         ip=client_ip(request),
     )
     return {"token": services.issue_token(user), "user_id": user.pk}
@@ -72,7 +74,7 @@ def login_sms(request: HttpRequest, payload: SmsLoginIn) -> Any:
 @router.post("/register", response=responses(TokenOut, 201), auth=None)
 def register(request: HttpRequest, payload: RegisterIn) -> Any:
     user = services.register_buyer(payload.phone, payload.password, payload.nickname)
-    return 201, {"token": services.issue_token(user), "user_id": user.pk}
+    return Status(201, {"token": services.issue_token(user), "user_id": user.pk})
 
 
 @router.post("/logout", response=responses(OkOut), auth=buyer_auth)
@@ -92,9 +94,14 @@ class MeOut(Schema):
 
 @me_router.get("/me", response=responses(MeOut))
 def me(request: HttpRequest) -> Any:
-    user = request.auth  # type: ignore[attr-defined]
-    return {"id": user.pk, "phone": user.phone, "username": user.username,
-            "nickname": user.nickname, "roles": sorted(services.roles_of(user))}
+    user = current_user(request)
+    return {
+        "id": user.pk,
+        "phone": user.phone,
+        "username": user.username,
+        "nickname": user.nickname,
+        "roles": sorted(services.roles_of(user)),
+    }
 
 
 class AddressIn(Schema):
@@ -124,27 +131,27 @@ class AddressOut(Schema):
 
 @me_router.get("/addresses", response=responses(list[AddressOut]))
 def list_addresses(request: HttpRequest) -> Any:
-    return list(request.auth.addresses.all())  # type: ignore[attr-defined]
+    return list(current_user(request).addresses.all())
 
 
 @me_router.post("/addresses", response=responses(AddressOut, 201))
 def create_address(request: HttpRequest, payload: AddressIn) -> Any:
-    return 201, services.save_address(request.auth, payload.dict())  # type: ignore[attr-defined]
+    return Status(201, services.save_address(current_user(request), payload.dict()))
 
 
 @me_router.get("/addresses/{address_id}", response=responses(AddressOut))
 def get_address(request: HttpRequest, address_id: int) -> Any:
-    return services.get_address(request.auth, address_id)  # type: ignore[attr-defined]
+    return services.get_address(current_user(request), address_id)
 
 
 @me_router.put("/addresses/{address_id}", response=responses(AddressOut))
 def update_address(request: HttpRequest, address_id: int, payload: AddressIn) -> Any:
-    return services.save_address(request.auth, payload.dict(), address_id)  # type: ignore[attr-defined]
+    return services.save_address(current_user(request), payload.dict(), address_id)
 
 
 @me_router.delete("/addresses/{address_id}", response=responses(OkOut))
 def delete_address(request: HttpRequest, address_id: int) -> Any:
-    services.delete_address(request.auth, address_id)  # type: ignore[attr-defined]
+    services.delete_address(current_user(request), address_id)
     return {"ok": True}
 
 
@@ -161,7 +168,12 @@ def grant_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Any:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise NotFound()
-    services.require_role(request.auth, Role.ADMIN)  # only admins hand out roles
+    services.require_role(current_user(request), Role.ADMIN)  # only admins hand out roles
     services.grant_role(user, payload.role)
-    return {"id": user.pk, "phone": user.phone, "username": user.username,
-            "nickname": user.nickname, "roles": sorted(services.roles_of(user))}
+    return {
+        "id": user.pk,
+        "phone": user.phone,
+        "username": user.username,
+        "nickname": user.nickname,
+        "roles": sorted(services.roles_of(user)),
+    }

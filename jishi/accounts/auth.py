@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from .models import Role
+from .models import Role, User
 from .services import has_role, user_for_token
 
 
@@ -35,6 +35,11 @@ class RoleAuth(TokenAuth):
 
             raise AuthorizationError()
         return user
+
+
+def current_user(request: HttpRequest) -> User:
+    """The user an authenticated endpoint runs for."""
+    return cast(User, request.auth)  # type: ignore[attr-defined]
 
 
 buyer_auth = TokenAuth()

@@ -9,13 +9,13 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.core import ratelimit
+from jishi.core.conf import setting
 from jishi.core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 from .models import Address, AuthToken, Role, SmsCode, User, UserRole
@@ -48,8 +48,9 @@ def register_buyer(phone: str, password: str | None = None, nickname: str = "") 
             user.save()
             UserRole.objects.create(user=user, role=Role.BUYER)
     except IntegrityError as exc:
-        raise InvalidInput(_("该手机号已注册"), code="phone_taken",
-                           fields={"phone": [str(_("该手机号已注册"))]}) from exc
+        raise InvalidInput(
+            _("该手机号已注册"), code="phone_taken", fields={"phone": [str(_("该手机号已注册"))]}
+        ) from exc
     return user
 
 
@@ -89,8 +90,10 @@ def require_role(user: Any, *roles: str) -> None:
 def issue_token(user: User, name: str = "api") -> str:
     raw = secrets.token_urlsafe(32)
     AuthToken.objects.create(
-        user=user, key_hash=_hash(raw), name=name,
-        expires_at=timezone.now() + timedelta(days=settings.JISHI["TOKEN_TTL_DAYS"]),
+        user=user,
+        key_hash=_hash(raw),
+        name=name,
+        expires_at=timezone.now() + timedelta(days=setting("TOKEN_TTL_DAYS")),
     )
     return raw
 
@@ -107,26 +110,20 @@ def user_for_token(raw: str) -> User | None:
 
 
 def revoke_token(raw: str) -> None:
-    AuthToken.objects.filter(key_hash=_hash(raw), revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    AuthToken.objects.filter(key_hash=_hash(raw), revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def revoke_all_tokens(user: User) -> int:
-    return AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    return AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def _login_rate_check(identity: str, ip: str) -> None:
-    limit = settings.JISHI["LOGIN_ATTEMPTS_PER_10_MIN"]
+    limit = setting("LOGIN_ATTEMPTS_PER_10_MIN")
     ratelimit.check(f"login:id:{identity}", limit, 600)
     ratelimit.check(f"login:ip:{ip}", limit * 5, 600)
 
 
-def login_with_password(
-    *, phone: str | None, username: str | None, password: str, ip: str
-) -> User:
+def login_with_password(*, phone: str | None, username: str | None, password: str, ip: str) -> User:
     if phone:
         identity = normalise_phone(phone)
         user = User.objects.filter(phone=identity).first()
@@ -145,14 +142,14 @@ def login_with_password(
 
 def send_sms_code(phone: str, ip: str) -> None:
     phone = normalise_phone(phone)
-    conf = settings.JISHI
-    ratelimit.check(f"sms:phone:{phone}", conf["SMS_PER_PHONE_PER_MINUTE"], 60)
-    ratelimit.check(f"sms:phone-day:{phone}", conf["SMS_PER_PHONE_PER_DAY"], 86400)
-    ratelimit.check(f"sms:ip:{ip}", conf["SMS_PER_IP_PER_HOUR"], 3600)
+    ratelimit.check(f"sms:phone:{phone}", setting("SMS_PER_PHONE_PER_MINUTE"), 60)
+    ratelimit.check(f"sms:phone-day:{phone}", setting("SMS_PER_PHONE_PER_DAY"), 86400)
+    ratelimit.check(f"sms:ip:{ip}", setting("SMS_PER_IP_PER_HOUR"), 3600)
     code = f"{secrets.randbelow(1_000_000):06d}"
     SmsCode.objects.create(
-        phone=phone, code_hash=_hash(f"{phone}:{code}"),
-        expires_at=timezone.now() + timedelta(seconds=conf["SMS_CODE_TTL_SECONDS"]),
+        phone=phone,
+        code_hash=_hash(f"{phone}:{code}"),
+        expires_at=timezone.now() + timedelta(seconds=setting("SMS_CODE_TTL_SECONDS")),
     )
     get_backend().send(phone, f"【集市】验证码 {code}，5 分钟内有效。")
 
@@ -183,8 +180,17 @@ def login_with_sms(phone: str, code: str, ip: str) -> User:
     return user
 
 
-ADDRESS_FIELDS = ("contact", "phone", "province", "city", "district", "detail",
-                  "latitude", "longitude", "is_default")
+ADDRESS_FIELDS = (
+    "contact",
+    "phone",
+    "province",
+    "city",
+    "district",
+    "detail",
+    "latitude",
+    "longitude",
+    "is_default",
+)
 
 
 def save_address(user: User, data: dict[str, Any], address_id: int | None = None) -> Address:
@@ -200,9 +206,7 @@ def save_address(user: User, data: dict[str, Any], address_id: int | None = None
             address.is_default = True
         address.save()
         if address.is_default:
-            Address.objects.filter(user=user, is_default=True).exclude(pk=address.pk).update(
-                is_default=False
-            )
+            Address.objects.filter(user=user, is_default=True).exclude(pk=address.pk).update(is_default=False)
     return address
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from django.conf import settings
 from django.utils.module_loading import import_string
+
+from jishi.core.conf import setting
 
 log = logging.getLogger("jishi.sms")
 
@@ -23,9 +24,9 @@ class ConsoleSmsBackend:
     def send(self, phone: str, text: str) -> None:
         ConsoleSmsBackend.outbox.append((phone, text))
         del ConsoleSmsBackend.outbox[:-200]
-        print(f"[SMS] {phone}: {text}", flush=True)  # noqa: T201
+        print(f"[SMS] {phone}: {text}", flush=True)
 
 
 def get_backend() -> SmsBackend:
-    backend: SmsBackend = import_string(settings.JISHI["SMS_BACKEND"])()
+    backend: SmsBackend = import_string(setting("SMS_BACKEND"))()
     return backend

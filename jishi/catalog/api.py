@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import Field, File, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from jishi.accounts.auth import operator_auth
@@ -79,9 +79,14 @@ def _image_urls(product: Product) -> list[str]:
 def card(product: Product) -> dict[str, Any]:
     images = _image_urls(product)
     return {
-        "id": product.pk, "name": product.name, "subtitle": product.subtitle,
-        "price": product.price, "original_price": product.original_price, "sales": product.sales,
-        "category_id": product.category_id, "image": images[0] if images else None,
+        "id": product.pk,
+        "name": product.name,
+        "subtitle": product.subtitle,
+        "price": product.price,
+        "original_price": product.original_price,
+        "sales": product.sales,
+        "category_id": product.category_id,
+        "image": images[0] if images else None,
     }
 
 
@@ -89,20 +94,39 @@ def detail(product: Product) -> dict[str, Any]:
     skus = [s for s in product.skus.all() if s.is_active]
     stock = sellable(s.pk for s in skus)
     return {
-        **card(product), "description": product.description, "status": product.status,
-        "specs": product.specs, "images": _image_urls(product),
+        **card(product),
+        "description": product.description,
+        "status": product.status,
+        "specs": product.specs,
+        "images": _image_urls(product),
         "skus": [
-            {"id": s.pk, "price": s.price, "original_price": s.original_price,
-             "stock": stock[s.pk], "specs": s.specs, "barcode": s.barcode, "weight_g": s.weight_g}
+            {
+                "id": s.pk,
+                "price": s.price,
+                "original_price": s.original_price,
+                "stock": stock[s.pk],
+                "specs": s.specs,
+                "barcode": s.barcode,
+                "weight_g": s.weight_g,
+            }
             for s in skus
         ],
     }
 
 
 def _tree(categories: list[Category]) -> list[dict[str, Any]]:
-    nodes = {c.pk: {"id": c.pk, "name": c.name, "parent_id": c.parent_id, "sort": c.sort,
-                    "icon": c.icon, "children": []} for c in categories}
-    roots = []
+    nodes: dict[int, dict[str, Any]] = {
+        c.pk: {
+            "id": c.pk,
+            "name": c.name,
+            "parent_id": c.parent_id,
+            "sort": c.sort,
+            "icon": c.icon,
+            "children": [],
+        }
+        for c in categories
+    }
+    roots: list[dict[str, Any]] = []
     for node in nodes.values():
         parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
         (parent["children"] if parent else roots).append(node)
@@ -110,8 +134,12 @@ def _tree(categories: list[Category]) -> list[dict[str, Any]]:
 
 
 def product_page(
-    q: str | None, category: int | None, limit: int | None, offset: int | None,
-    *, published_only: bool = True,
+    q: str | None,
+    category: int | None,
+    limit: int | None,
+    offset: int | None,
+    *,
+    published_only: bool = True,
 ) -> dict[str, Any]:
     limit, offset = page_bounds(limit, offset)
     images = Prefetch("images", queryset=ProductImage.objects.order_by("sort", "id"))
@@ -211,7 +239,7 @@ def admin_categories(request: HttpRequest) -> Any:
 @admin_router.post("/categories", response=responses(CategoryOut, 201))
 def admin_create_category(request: HttpRequest, payload: CategoryIn) -> Any:
     category = services.save_category(payload.dict())
-    return 201, {**_tree([category])[0], "parent_id": category.parent_id}
+    return Status(201, {**_tree([category])[0], "parent_id": category.parent_id})
 
 
 @admin_router.put("/categories/{category_id}", response=responses(CategoryOut))
@@ -228,15 +256,13 @@ def admin_delete_category(request: HttpRequest, category_id: int) -> Any:
 
 @admin_router.get("/products", response=responses(ProductPage))
 def admin_products(request: HttpRequest, filters: Query[AdminProductFilter]) -> Any:
-    return product_page(
-        filters.q, filters.category, filters.limit, filters.offset, published_only=False
-    )
+    return product_page(filters.q, filters.category, filters.limit, filters.offset, published_only=False)
 
 
 @admin_router.post("/products", response=responses(ProductDetail, 201))
 def admin_create_product(request: HttpRequest, payload: ProductIn) -> Any:
     product = services.create_product(payload.dict())
-    return 201, detail(services.get_product(product.pk))
+    return Status(201, detail(services.get_product(product.pk)))
 
 
 @admin_router.get("/products/{product_id}", response=responses(ProductDetail))
@@ -265,16 +291,20 @@ class ImageOut(Schema):
 
 
 @admin_router.post("/products/{product_id}/images", response=responses(ImageOut, 201))
-def admin_add_image(
-    request: HttpRequest, product_id: int, image: File[UploadedFile], sort: int = 0
-) -> Any:
+def admin_add_image(request: HttpRequest, product_id: int, image: File[UploadedFile], sort: int = 0) -> Any:
     created = services.add_image(product_id, image.read(), sort)
-    return 201, {"id": created.pk, "url": created.image.url}
+    return Status(201, {"id": created.pk, "url": created.image.url})
 
 
 @admin_router.put("/skus/{sku_id}", response=responses(SkuOut))
 def admin_update_sku(request: HttpRequest, sku_id: int, payload: SkuUpdateIn) -> Any:
     sku = services.update_sku(sku_id, payload.dict(exclude_unset=True))
-    return {"id": sku.pk, "price": sku.price, "original_price": sku.original_price,
-            "stock": sellable([sku.pk])[sku.pk], "specs": sku.specs, "barcode": sku.barcode,
-            "weight_g": sku.weight_g}
+    return {
+        "id": sku.pk,
+        "price": sku.price,
+        "original_price": sku.original_price,
+        "stock": sellable([sku.pk])[sku.pk],
+        "specs": sku.specs,
+        "barcode": sku.barcode,
+        "weight_g": sku.weight_g,
+    }

@@ -36,11 +36,16 @@ class Product(models.Model):
     subtitle = models.CharField(_("副标题"), max_length=200, blank=True)
     description = models.TextField(_("详情"), blank=True)
     specs = models.JSONField(
-        _("规格"), default=list, blank=True,
+        _("规格"),
+        default=list,
+        blank=True,
         help_text=_('规格定义，例如 [{"name": "颜色", "values": ["红", "蓝"]}]'),
     )
     status = models.CharField(
-        _("状态"), max_length=16, choices=ProductStatus.choices, default=ProductStatus.DRAFT,
+        _("状态"),
+        max_length=16,
+        choices=ProductStatus.choices,
+        default=ProductStatus.DRAFT,
         db_index=True,
     )
     # Denormalised from the SKUs so lists need no aggregation.

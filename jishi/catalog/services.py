@@ -81,15 +81,14 @@ def spec_combinations(specs: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     if not specs:
         return [{}]
     names = [s["name"] for s in specs]
-    return [dict(zip(names, combo, strict=True))
-            for combo in itertools.product(*(s["values"] for s in specs))]
+    return [
+        dict(zip(names, combo, strict=True)) for combo in itertools.product(*(s["values"] for s in specs))
+    ]
 
 
 def refresh_price(product: Product) -> None:
     agg = product.skus.filter(is_active=True).aggregate(price=Min("price"), orig=Min("original_price"))
-    Product.objects.filter(pk=product.pk).update(
-        price=agg["price"] or 0, original_price=agg["orig"] or 0
-    )
+    Product.objects.filter(pk=product.pk).update(price=agg["price"] or 0, original_price=agg["orig"] or 0)
     product.price = agg["price"] or 0
     product.original_price = agg["orig"] or 0
 
@@ -100,17 +99,24 @@ def create_product(data: dict[str, Any]) -> Product:
     category = get_category(data["category_id"])
     specs = _validate_specs(data.get("specs") or [])
     product = Product.objects.create(
-        category=category, name=data["name"], subtitle=data.get("subtitle") or "",
-        description=data.get("description") or "", specs=specs,
-        status=data.get("status") or ProductStatus.DRAFT, sort=data.get("sort") or 0,
+        category=category,
+        name=data["name"],
+        subtitle=data.get("subtitle") or "",
+        description=data.get("description") or "",
+        specs=specs,
+        status=data.get("status") or ProductStatus.DRAFT,
+        sort=data.get("sort") or 0,
     )
     sku_rows = data.get("skus")
     if not sku_rows:
         if data.get("price") is None:
             raise InvalidInput(fields={"price": [str(_("请填写价格或逐个 SKU 的价格"))]})
         sku_rows = [
-            {"specs": combo, "price": data["price"],
-             "original_price": data.get("original_price") or 0}
+            {
+                "specs": combo,
+                "price": data["price"],
+                "original_price": data.get("original_price") or 0,
+            }
             for combo in spec_combinations(specs)
         ]
     if len(sku_rows) > MAX_SKUS_PER_PRODUCT:
@@ -121,17 +127,26 @@ def create_product(data: dict[str, Any]) -> Product:
         row_specs = {str(k): str(v) for k, v in (row.get("specs") or {}).items()}
         if set(row_specs) != set(allowed) or any(v not in allowed[k] for k, v in row_specs.items()):
             raise InvalidInput(fields={"skus": [str(_("SKU 规格与商品规格不一致"))]})
-        skus.append(Sku(
-            product=product, specs=row_specs, spec_key=spec_key(row_specs), price=row["price"],
-            original_price=row.get("original_price") or 0, weight_g=row.get("weight_g") or 0,
-            barcode=row.get("barcode") or None,
-        ))
+        skus.append(
+            Sku(
+                product=product,
+                specs=row_specs,
+                spec_key=spec_key(row_specs),
+                price=row["price"],
+                original_price=row.get("original_price") or 0,
+                weight_g=row.get("weight_g") or 0,
+                barcode=row.get("barcode") or None,
+            )
+        )
     try:
         with transaction.atomic():
             Sku.objects.bulk_create(skus)
     except IntegrityError as exc:
-        raise InvalidInput(_("SKU 重复或条码已被占用"), code="duplicate_sku",
-                           fields={"skus": [str(_("SKU 重复或条码已被占用"))]}) from exc
+        raise InvalidInput(
+            _("SKU 重复或条码已被占用"),
+            code="duplicate_sku",
+            fields={"skus": [str(_("SKU 重复或条码已被占用"))]},
+        ) from exc
     refresh_price(product)
     search.reindex(product)
     return product
@@ -196,15 +211,16 @@ def update_sku(sku_id: int, data: dict[str, Any]) -> Sku:
 def normalise_image(raw: bytes) -> bytes:
     """Decode, bound the size and re-encode: what is stored is an image we wrote ourselves."""
     try:
-        with Image.open(io.BytesIO(raw)) as img:
-            img.load()
-            img = img.convert("RGB")
-            img.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+        with Image.open(io.BytesIO(raw)) as source:
+            source.load()
+            rgb = source.convert("RGB")
+            rgb.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
             out = io.BytesIO()
-            img.save(out, format="JPEG", quality=85, optimize=True)
+            rgb.save(out, format="JPEG", quality=85, optimize=True)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InvalidInput(_("不是有效的图片"), code="invalid_image",
-                           fields={"image": [str(_("不是有效的图片"))]}) from exc
+        raise InvalidInput(
+            _("不是有效的图片"), code="invalid_image", fields={"image": [str(_("不是有效的图片"))]}
+        ) from exc
     return out.getvalue()
 
 

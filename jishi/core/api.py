@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from ninja import Schema
+
+from jishi.core.conf import setting
 
 from .errors import InvalidInput
 
@@ -34,7 +35,7 @@ class OkOut(Schema):
 
 
 def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
-    max_size = settings.JISHI["API_MAX_PAGE_SIZE"]
+    max_size = setting("API_MAX_PAGE_SIZE")
     limit = 20 if limit is None else limit
     offset = 0 if offset is None else offset
     if limit < 1 or limit > max_size:

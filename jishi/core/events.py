@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from jishi.core.conf import setting
 
 from .models import HandlerRun, OutboxEvent
 from .sql import insert_once
@@ -86,7 +87,7 @@ def deliver_event(event: OutboxEvent) -> bool:
         OutboxEvent.objects.filter(pk=event.pk).update(
             attempts=attempts,
             last_error=event.last_error,
-            dead=attempts >= settings.JISHI["EVENT_MAX_ATTEMPTS"],
+            dead=attempts >= setting("EVENT_MAX_ATTEMPTS"),
         )
     return ok
 

@@ -7,11 +7,10 @@ import json
 import time
 from collections.abc import Callable
 
-from django.conf import settings
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from jishi.core.conf import setting
 
 from .errors import error_body
 from .models import IdempotencyRecord
@@ -37,7 +36,8 @@ def _request_hash(request: HttpRequest) -> str:
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(
-        bytes(record.body or b""), status=record.status_code,
+        bytes(record.body or b""),
+        status=record.status_code,
         content_type=record.content_type or "application/json",
     )
     response["Idempotent-Replayed"] = "true"
@@ -59,15 +59,11 @@ class IdempotencyMiddleware:
             )
         scope = _scope(request)
         request_hash = _request_hash(request)
-        try:
-            record_id = insert_once(
-                IdempotencyRecord,
-                {"scope": scope, "key": key, "request_hash": request_hash,
-                 "created_at": timezone.now()},
-                conflict=["scope", "key"],
-            )
-        except IntegrityError:  # pragma: no cover - insert_once already absorbs conflicts
-            record_id = None
+        record_id = insert_once(
+            IdempotencyRecord,
+            {"scope": scope, "key": key, "request_hash": request_hash},
+            conflict=["scope", "key"],
+        )
         if record_id is not None:
             try:
                 response = self.get_response(request)
@@ -86,13 +82,11 @@ class IdempotencyMiddleware:
         return self._existing(scope, key, request_hash)
 
     def _existing(self, scope: str, key: str, request_hash: str) -> HttpResponse:
-        deadline = time.monotonic() + settings.JISHI["IDEMPOTENCY_WAIT_SECONDS"]
+        deadline = time.monotonic() + setting("IDEMPOTENCY_WAIT_SECONDS")
         while True:
             record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
             if record is None:
-                return JsonResponse(
-                    error_body("idempotency_retry", _("上一次请求失败，请重试")), status=409
-                )
+                return JsonResponse(error_body("idempotency_retry", _("上一次请求失败，请重试")), status=409)
             if record.request_hash != request_hash:
                 return JsonResponse(
                     error_body(

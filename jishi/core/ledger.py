@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .errors import Conflict
-from .sql import insert_once
 from .models import Account, AccountKind, Entry, Transaction, Unit
+from .sql import insert_once
 
 POINT_KINDS = {AccountKind.POINTS, AccountKind.PLATFORM_POINTS}
 
@@ -60,17 +60,20 @@ def platform_account(kind: str, name: str = "") -> Account:
 
 
 def balance_of(user_id: int, kind: str) -> int:
-    value = (
-        Account.objects.filter(key=f"user:{user_id}:{kind}").values_list("balance", flat=True).first()
-    )
+    value = Account.objects.filter(key=f"user:{user_id}:{kind}").values_list("balance", flat=True).first()
     return int(value or 0)
 
 
 def _insert_transaction_once(key: str, kind: str, reference: str, memo: str) -> int | None:
     return insert_once(
         Transaction,
-        {"key": key, "kind": kind, "reference": reference[:120], "memo": memo[:255],
-         "created_at": timezone.now()},
+        {
+            "key": key,
+            "kind": kind,
+            "reference": reference[:120],
+            "memo": memo[:255],
+            "created_at": timezone.now(),
+        },
         conflict=["key"],
     )
 
@@ -122,14 +125,23 @@ def post(
 
 
 def transfer(
-    *, kind: str, key: str, source: Account, target: Account, amount: int,
-    reference: str = "", memo: str = "",
+    *,
+    kind: str,
+    key: str,
+    source: Account,
+    target: Account,
+    amount: int,
+    reference: str = "",
+    memo: str = "",
 ) -> Posting:
     """Move ``amount`` from ``source`` to ``target`` in one posting."""
     if amount <= 0:
         raise LedgerError("transfer amount must be positive")
     return post(
-        kind=kind, key=key, reference=reference, memo=memo,
+        kind=kind,
+        key=key,
+        reference=reference,
+        memo=memo,
         legs=[(source, -amount), (target, amount)],
     )
 
@@ -151,9 +163,7 @@ def check_ledger() -> list[str]:
         .exclude(total=0)
     )
     for row in unbalanced[:100]:
-        problems.append(
-            f"transaction {row['transaction__key']} does not balance: {row['total']}"
-        )
+        problems.append(f"transaction {row['transaction__key']} does not balance: {row['total']}")
     empty = Transaction.objects.annotate(n=Count("entries")).filter(n=0)
     for key in empty.values_list("key", flat=True)[:100]:
         problems.append(f"transaction {key} has no entries")
@@ -164,13 +174,11 @@ def check_ledger() -> list[str]:
     )
     for row in mixed[:100]:
         problems.append(f"transaction {row['transaction__key']} mixes units")
-    drift = Account.objects.annotate(
-        entries_total=Sum("entries__amount", default=0)
-    ).exclude(balance=F("entries_total"))
-    for account in drift[:100]:
-        problems.append(
-            f"account {account.key} balance {account.balance} != entries {account.entries_total}"
-        )
+    drift = Account.objects.annotate(entries_total=Sum("entries__amount", default=0)).exclude(
+        balance=F("entries_total")
+    )
+    for acc in drift[:100]:
+        problems.append(f"account {acc.key} balance {acc.balance} != entries {acc.entries_total}")
     negative = Account.objects.filter(Q(allow_negative=False) & Q(balance__lt=0))
     for account in negative[:100]:
         problems.append(f"account {account.key} is negative: {account.balance}")

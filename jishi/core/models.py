@@ -35,7 +35,10 @@ class Account(models.Model):
 
     key = models.CharField(max_length=120, unique=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="ledger_accounts",
     )
     kind = models.CharField(max_length=32, choices=AccountKind.choices)
@@ -103,7 +106,8 @@ class OutboxEvent(models.Model):
         verbose_name_plural = _("事件")
         indexes = [
             models.Index(
-                fields=["id"], name="outbox_pending_idx",
+                fields=["id"],
+                name="outbox_pending_idx",
                 condition=models.Q(dispatched_at__isnull=True, dead=False),
             )
         ]

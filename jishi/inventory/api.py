@@ -40,5 +40,10 @@ def set_stock(request: HttpRequest, sku_id: int, payload: StockIn) -> Any:
         if location is None:
             raise NotFound(fields={"location": [payload.location]})
     item = services.set_on_hand(sku_id, payload.quantity, location, reference="api")
-    return {"sku_id": sku_id, "location": item.location.code, "on_hand": item.on_hand,
-            "reserved": item.reserved, "available": item.available}
+    return {
+        "sku_id": sku_id,
+        "location": item.location.code,
+        "on_hand": item.on_hand,
+        "reserved": item.reserved,
+        "available": item.available,
+    }

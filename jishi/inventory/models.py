@@ -41,7 +41,8 @@ class StockItem(models.Model):
             models.CheckConstraint(condition=models.Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
             models.CheckConstraint(condition=models.Q(reserved__gte=0), name="stock_reserved_not_negative"),
             models.CheckConstraint(
-                condition=models.Q(reserved__lte=models.F("on_hand")), name="stock_reserved_within_on_hand"
+                condition=models.Q(reserved__lte=models.F("on_hand")),
+                name="stock_reserved_within_on_hand",
             ),
         ]
 

@@ -33,7 +33,8 @@ def default_location() -> Location:
     location = Location.objects.filter(is_default=True).first()
     if location is None:
         location, _created = Location.objects.get_or_create(
-            code="main", defaults={"name": "总仓", "kind": LocationKind.WAREHOUSE, "is_default": True}
+            code="main",
+            defaults={"name": "总仓", "kind": LocationKind.WAREHOUSE, "is_default": True},
         )
     return location
 
@@ -48,8 +49,9 @@ def _merged(lines: Lines) -> list[tuple[int, int]]:
 
 
 @transaction.atomic
-def set_on_hand(sku_id: int, quantity: int, location: Location | None = None,
-                reference: str = "") -> StockItem:
+def set_on_hand(
+    sku_id: int, quantity: int, location: Location | None = None, reference: str = ""
+) -> StockItem:
     """Set counted stock (ERP sync). Refused if it would fall below what orders have reserved."""
     if quantity < 0:
         raise InvalidInput(fields={"quantity": [str(_("数量不能为负"))]})
@@ -58,8 +60,9 @@ def set_on_hand(sku_id: int, quantity: int, location: Location | None = None,
     updated = StockItem.objects.filter(pk=item.pk, reserved__lte=quantity).update(on_hand=quantity)
     if not updated:
         raise Conflict(_("在库数量不能少于已被订单预留的数量"), code="below_reserved")
-    StockMove.objects.create(sku_id=sku_id, location=location, kind="set", quantity=quantity,
-                             reference=reference)
+    StockMove.objects.create(
+        sku_id=sku_id, location=location, kind="set", quantity=quantity, reference=reference
+    )
     item.refresh_from_db()
     return item
 

@@ -38,9 +38,11 @@ class OperatorFactory(UserFactory):
     phone = None
     username = factory.Sequence(lambda n: f"operator{n}")
     roles = factory.PostGeneration(
-        lambda obj, create, extracted, **kw: create
-        and [UserRole.objects.get_or_create(user=obj, role=r) for r in (extracted or [Role.OPERATOR])]
-        and obj.save()
+        lambda obj, create, extracted, **kw: (
+            create
+            and [UserRole.objects.get_or_create(user=obj, role=r) for r in (extracted or [Role.OPERATOR])]
+            and obj.save()
+        )
     )
 
 
