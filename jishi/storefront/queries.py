@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
+from django.utils.http import urlencode
 
 from jishi.catalog import api as catalog_api
 from jishi.catalog import services as catalog
@@ -37,8 +38,9 @@ class GridPage:
         return self.number * self.page_size < self.count
 
     @property
-    def next_number(self) -> int:
-        return self.number + 1
+    def next_query(self) -> str:
+        """The query string of the next page, keeping the search words."""
+        return urlencode({**self.params, "page": self.number + 1})
 
 
 def page_number(raw: str | None) -> int:

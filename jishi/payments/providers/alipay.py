@@ -30,6 +30,8 @@ from .base import (
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 SUCCESS_CODE = "10000"
+UNAVAILABLE_CODE = "20000"
+SYSTEM_ERROR = "ACQ.SYSTEM_ERROR"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
 SUBJECT_MAX_CHARS = 256
 
@@ -138,6 +140,8 @@ class AlipayProvider:
             out_trade_no=payment_no,
             **extra,
         )
+        if response.get("code") == UNAVAILABLE_CODE or response.get("sub_code") == SYSTEM_ERROR:
+            raise ProviderError(f"alipay refund not processed, retry: {response}")
         # Alipay has no refund id of its own: out_request_no (our refund_no) names the refund.
         return RefundResult(refund_no=refund_no, accepted=response.get("code") == SUCCESS_CODE, raw=response)
 
