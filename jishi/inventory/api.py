@@ -7,8 +7,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from jishi.accounts.auth import operator_auth
+from jishi.accounts.auth import current_user, operator_auth
 from jishi.catalog.services import get_sku
+from jishi.core import audit
 from jishi.core.api import responses
 from jishi.core.errors import NotFound
 
@@ -40,6 +41,13 @@ def set_stock(request: HttpRequest, sku_id: int, payload: StockIn) -> Any:
         if location is None:
             raise NotFound(fields={"location": [payload.location]})
     item = services.set_on_hand(sku_id, payload.quantity, location, reference="api")
+    audit.record(
+        current_user(request),
+        "stock.set",
+        f"sku:{sku_id}",
+        quantity=payload.quantity,
+        location=item.location.code,
+    )
     return {
         "sku_id": sku_id,
         "location": item.location.code,

@@ -91,3 +91,10 @@ class SkuFactory(factory.django.DjangoModelFactory):
     def stock(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create and extracted is not None:
             inventory.set_on_hand(self.pk, extracted)
+
+
+class AdminFactory(UserFactory):
+    phone = None
+    username = factory.Sequence(lambda n: f"admin{n}")
+    is_superuser = True
+    is_staff = True
