@@ -144,9 +144,7 @@ def _build_alipay(config: dict[str, Any]) -> PaymentProvider:
     from .alipay import DEFAULT_GATEWAY, AlipayProvider
 
     section = _section(config, "ALIPAY")
-    app_id, private_key, public_key = _required(
-        section, "ALIPAY", "APP_ID", "APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"
-    )
+    app_id, private_key, public_key = _required(section, "ALIPAY", "APP_ID", "APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
     return AlipayProvider(
         app_id=app_id,
         app_private_key=private_key,

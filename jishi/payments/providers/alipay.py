@@ -126,9 +126,7 @@ class AlipayProvider:
         except (KeyError, ValueError) as exc:
             raise ProviderError(f"malformed alipay query response: {response}") from exc
 
-    def refund(
-        self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = ""
-    ) -> RefundResult:
+    def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult:
         if not 0 < amount <= total:
             raise ValueError("refund amount must be within 1..total fen")
         extra: dict[str, str] = {"out_request_no": refund_no}

@@ -86,9 +86,7 @@ class PaymentProvider(Protocol):
         """The provider's view of a payment, or None if it has never heard of it."""
         ...
 
-    def refund(
-        self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = ""
-    ) -> RefundResult: ...
+    def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult: ...
 
 
 _YUAN_RE = re.compile(r"\A(0|[1-9][0-9]*)(\.[0-9]{1,2})?\Z")

@@ -172,9 +172,7 @@ class SandboxProvider:
                 raw={"status": payment.status, "refunded": payment.refunded},
             )
 
-    def refund(
-        self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = ""
-    ) -> RefundResult:
+    def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult:
         """Accept any refund of 1..total fen; replaying a ``refund_no`` returns the first
         answer. The only refusal: the refunds this process has seen for the payment would
         add up to more than ``total``."""

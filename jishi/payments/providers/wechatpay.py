@@ -111,11 +111,7 @@ class WeChatPayProvider:
 
     def parse_notify(self, body: bytes, headers: Mapping[str, str]) -> Notice:
         canonical = {name: header_value(headers, name) for name in NOTIFY_HEADERS}
-        if not (
-            canonical["Wechatpay-Signature"]
-            and canonical["Wechatpay-Timestamp"]
-            and canonical["Wechatpay-Nonce"]
-        ):
+        if not (canonical["Wechatpay-Signature"] and canonical["Wechatpay-Timestamp"] and canonical["Wechatpay-Nonce"]):
             raise InvalidNotify("wechatpay notify without signature headers")
         # Any other serial would make the SDK go and download platform certificates.
         if canonical["Wechatpay-Serial"] != self._public_key_id:
@@ -158,9 +154,7 @@ class WeChatPayProvider:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProviderError(f"malformed wechatpay query response: {data}") from exc
 
-    def refund(
-        self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = ""
-    ) -> RefundResult:
+    def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult:
         if not 0 < amount <= total:
             raise ValueError("refund amount must be within 1..total fen")
         status, data = self._call(
