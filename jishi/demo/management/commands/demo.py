@@ -1,0 +1,75 @@
+"""``jishi demo``: migrate, load the demo shop, then run the server and a worker until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+
+from jishi.demo.processes import (
+    Supervisor,
+    choose_port,
+    display_host,
+    gunicorn_command,
+    worker_command,
+)
+from jishi.demo.seed import login_lines, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Run the demo shop: migrate, seed, then serve with a background worker."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="only migrate and seed, then exit")
+        parser.add_argument("--host", default=os.environ.get("JISHI_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=None, help="default: $JISHI_PORT or 8000")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("JISHI_WORKERS") or 2))
+
+    def say(self, text: str = "") -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.say(f"database: {self.database_label()}")
+        self.say("migrating …")
+        call_command("migrate", interactive=False, verbosity=0)
+        seed_demo(stdout=self.stdout)
+        if options["no_serve"]:
+            for line in login_lines():
+                self.say(line)
+            return
+        host: str = options["host"]
+        port = choose_port(host, options["port"])
+        base = f"http://{display_host(host)}:{port}"
+        # The children open their own connections; this process only supervises.
+        connections.close_all()
+        supervisor = Supervisor(
+            {
+                "worker": worker_command(),
+                "server": gunicorn_command(host, port, workers=options["workers"]),
+            },
+            out=self.stdout,
+        )
+        failed = supervisor.run(f"{base}/healthz", lambda: self.announce(base))
+        if failed:
+            raise CommandError(failed)
+
+    def database_label(self) -> str:
+        settings_dict = connection.settings_dict
+        if connection.vendor == "sqlite":
+            return f"SQLite {settings_dict['NAME']}"
+        return f"{connection.vendor} {settings_dict.get('NAME')} on {settings_dict.get('HOST')}"
+
+    def announce(self, base: str) -> None:
+        self.say("")
+        self.say("集市 Jishi demo is running")
+        self.say(f"  storefront  {base}/")
+        self.say(f"  console     {base}/console/")
+        self.say(f"  API docs    {base}/api/v1/docs")
+        for line in login_lines():
+            self.say(line)
+        self.say("Press Ctrl-C to stop.")
