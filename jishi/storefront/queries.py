@@ -40,7 +40,7 @@ class GridPage:
     @property
     def next_query(self) -> str:
         """The query string of the next page, keeping the search words."""
-        return urlencode({**self.params, "page": self.number + 1})
+        return urlencode({**self.params, "page": str(self.number + 1)})
 
 
 def page_number(raw: str | None) -> int:
@@ -61,7 +61,13 @@ def product_grid(*, number: int = 1, category_id: int | None = None, q: str | No
     offset = (number - 1) * PAGE_SIZE
     page = catalog_api.product_page(q or None, category_id, PAGE_SIZE, offset)
     params = {"q": q} if q else {}
-    return GridPage(items=page["items"], count=page["count"], number=number, params=params)
+    return GridPage(
+        items=page["items"],
+        count=page["count"],
+        number=number,
+        page_size=PAGE_SIZE,
+        params=params,
+    )
 
 
 def top_categories() -> list[Category]:

@@ -30,9 +30,7 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _grid_response(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
+def _grid_response(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
     """A full page, or just the next cards when HTMX asks for "load more"."""
     if _is_htmx(request):
         response = render(request, "storefront/partials/grid_more.html", context)
@@ -121,9 +119,7 @@ def login(request: HttpRequest) -> HttpResponse:
             else:
                 sms_form = SmsLoginForm(request.POST)
                 if sms_form.is_valid():
-                    user = accounts.login_with_sms(
-                        sms_form.cleaned_data["phone"], sms_form.cleaned_data["code"], ip
-                    )
+                    user = accounts.login_with_sms(sms_form.cleaned_data["phone"], sms_form.cleaned_data["code"], ip)
                     auth_login(request, user, backend=SMS_BACKEND)
                     return HttpResponseRedirect(_next_url(request))
         except DomainError as exc:
@@ -134,7 +130,9 @@ def login(request: HttpRequest) -> HttpResponse:
         if _is_htmx(request) and action == "send_code":
             # htmx swaps 2xx only: the refusal travels as a 200 fragment.
             return render(
-                request, "storefront/partials/sms_notice.html", {"form": sms_form, "notice": notice}
+                request,
+                "storefront/partials/sms_notice.html",
+                {"form": sms_form, "notice": notice, "all_errors": True},
             )
     context = {
         "tab": "me",
@@ -174,9 +172,9 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "version": pwa.shell_version(),
         "shell": json.dumps(pwa.shell_urls()),
         "uncached": json.dumps(pwa.UNCACHED_PREFIXES),
+        "offline_title": _("集市"),
+        "offline_text": _("网络不可用，请稍后重试"),
     }
-    response = render(
-        request, "storefront/sw.js", context, content_type="application/javascript; charset=utf-8"
-    )
+    response = render(request, "storefront/sw.js", context, content_type="application/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = "/"
     return response
