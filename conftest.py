@@ -35,8 +35,9 @@ class Api:
             out["Authorization"] = f"Bearer {self.token}"
         return out
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             **extra: Any) -> Any:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> Any:
         url = path if path.startswith("/") else f"/api/v1/{path}"
         kwargs: dict[str, Any] = {"headers": self._headers(headers)}
         if body is not None:

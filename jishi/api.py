@@ -16,6 +16,10 @@ from jishi.catalog.api import admin_router as catalog_admin_router
 from jishi.catalog.api import router as catalog_router
 from jishi.core.errors import DomainError, error_body
 from jishi.inventory.api import admin_router as inventory_admin_router
+from jishi.orders.api import admin_router as orders_admin_router
+from jishi.orders.api import router as orders_router
+from jishi.payments.api import admin_router as payments_admin_router
+from jishi.payments.api import router as payments_router
 
 api = NinjaAPI(
     title="Jishi API",
@@ -82,3 +86,7 @@ api.add_router("/", catalog_router, tags=["catalog"])
 api.add_router("/admin", accounts_admin_router, tags=["admin"])
 api.add_router("/admin", catalog_admin_router, tags=["admin"])
 api.add_router("/admin", inventory_admin_router, tags=["admin"])
+api.add_router("/", orders_router, tags=["orders"])
+api.add_router("/", payments_router, tags=["payments"])
+api.add_router("/admin", orders_admin_router, tags=["admin"])
+api.add_router("/admin", payments_admin_router, tags=["admin"])

@@ -100,9 +100,7 @@ else:
             # Writers queue behind one another instead of failing with "database is locked".
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
-            ),
+            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
         },
         # Tests use a real file so that concurrent threads share it as production does.
         "TEST": {"NAME": str(DATA_DIR / "test-jishi.sqlite3")},
@@ -192,4 +190,15 @@ JISHI: dict[str, Any] = {
     "API_MAX_PAGE_SIZE": env_int("JISHI_API_MAX_PAGE_SIZE", 100),
     "EVENT_MAX_ATTEMPTS": env_int("JISHI_EVENT_MAX_ATTEMPTS", 10),
     "IDEMPOTENCY_WAIT_SECONDS": env_int("JISHI_IDEMPOTENCY_WAIT_SECONDS", 10),
+    # orders
+    "ORDER_PAY_MINUTES": env_int("JISHI_ORDER_PAY_MINUTES", 30),
+    "ORDER_AUTO_COMPLETE_DAYS": env_int("JISHI_ORDER_AUTO_COMPLETE_DAYS", 7),
+    "AFTER_SALE_DAYS": env_int("JISHI_AFTER_SALE_DAYS", 7),
+    "SHIPPING_FEE": env_int("JISHI_SHIPPING_FEE", 1000),
+    "FREE_SHIPPING_THRESHOLD": env_int("JISHI_FREE_SHIPPING_THRESHOLD", 0),  # 0: never free
+    "MAX_LINE_QUANTITY": env_int("JISHI_MAX_LINE_QUANTITY", 999),
+    "CART_MAX_LINES": env_int("JISHI_CART_MAX_LINES", 100),
+    # payments
+    "PAYMENT_RECONCILE_AFTER_SECONDS": env_int("JISHI_PAYMENT_RECONCILE_AFTER_SECONDS", 120),
+    "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
 }

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from jishi.core.api import OkOut, responses
+from jishi.core.api import ObjectId, OkOut, responses
 
 from . import services
 from .auth import buyer_auth, current_user, operator_auth
@@ -140,17 +140,17 @@ def create_address(request: HttpRequest, payload: AddressIn) -> Any:
 
 
 @me_router.get("/addresses/{address_id}", response=responses(AddressOut))
-def get_address(request: HttpRequest, address_id: int) -> Any:
+def get_address(request: HttpRequest, address_id: ObjectId) -> Any:
     return services.get_address(current_user(request), address_id)
 
 
 @me_router.put("/addresses/{address_id}", response=responses(AddressOut))
-def update_address(request: HttpRequest, address_id: int, payload: AddressIn) -> Any:
+def update_address(request: HttpRequest, address_id: ObjectId, payload: AddressIn) -> Any:
     return services.save_address(current_user(request), payload.dict(), address_id)
 
 
 @me_router.delete("/addresses/{address_id}", response=responses(OkOut))
-def delete_address(request: HttpRequest, address_id: int) -> Any:
+def delete_address(request: HttpRequest, address_id: ObjectId) -> Any:
     services.delete_address(current_user(request), address_id)
     return {"ok": True}
 
@@ -160,7 +160,7 @@ class RoleIn(Schema):
 
 
 @admin_router.post("/users/{user_id}/roles", response=responses(MeOut))
-def grant_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Any:
+def grant_role(request: HttpRequest, user_id: ObjectId, payload: RoleIn) -> Any:
     from jishi.core.errors import NotFound
 
     from .models import User

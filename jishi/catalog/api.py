@@ -10,7 +10,7 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from jishi.accounts.auth import operator_auth
-from jishi.core.api import OkOut, page_bounds, responses
+from jishi.core.api import ObjectId, OkOut, page_bounds, responses
 
 from . import search, services
 from .availability import sellable
@@ -169,7 +169,7 @@ def list_products(request: HttpRequest, filters: Query[ProductFilter]) -> Any:
 
 
 @router.get("/products/{product_id}", response=responses(ProductDetail))
-def get_product(request: HttpRequest, product_id: int) -> Any:
+def get_product(request: HttpRequest, product_id: ObjectId) -> Any:
     product = services.get_product(product_id, published_only=True)
     return detail(product)
 
@@ -243,13 +243,13 @@ def admin_create_category(request: HttpRequest, payload: CategoryIn) -> Any:
 
 
 @admin_router.put("/categories/{category_id}", response=responses(CategoryOut))
-def admin_update_category(request: HttpRequest, category_id: int, payload: CategoryIn) -> Any:
+def admin_update_category(request: HttpRequest, category_id: ObjectId, payload: CategoryIn) -> Any:
     category = services.save_category(payload.dict(), category_id)
     return {**_tree([category])[0], "parent_id": category.parent_id}
 
 
 @admin_router.delete("/categories/{category_id}", response=responses(OkOut))
-def admin_delete_category(request: HttpRequest, category_id: int) -> Any:
+def admin_delete_category(request: HttpRequest, category_id: ObjectId) -> Any:
     services.delete_category(category_id)
     return {"ok": True}
 
@@ -266,22 +266,22 @@ def admin_create_product(request: HttpRequest, payload: ProductIn) -> Any:
 
 
 @admin_router.get("/products/{product_id}", response=responses(ProductDetail))
-def admin_get_product(request: HttpRequest, product_id: int) -> Any:
+def admin_get_product(request: HttpRequest, product_id: ObjectId) -> Any:
     return detail(services.get_product(product_id))
 
 
 @admin_router.put("/products/{product_id}", response=responses(ProductDetail))
-def admin_update_product(request: HttpRequest, product_id: int, payload: ProductUpdateIn) -> Any:
+def admin_update_product(request: HttpRequest, product_id: ObjectId, payload: ProductUpdateIn) -> Any:
     return detail(services.update_product(product_id, payload.dict(exclude_unset=True)))
 
 
 @admin_router.post("/products/{product_id}/publish", response=responses(ProductDetail))
-def admin_publish(request: HttpRequest, product_id: int) -> Any:
+def admin_publish(request: HttpRequest, product_id: ObjectId) -> Any:
     return detail(services.set_status(product_id, ProductStatus.PUBLISHED))
 
 
 @admin_router.post("/products/{product_id}/unpublish", response=responses(ProductDetail))
-def admin_unpublish(request: HttpRequest, product_id: int) -> Any:
+def admin_unpublish(request: HttpRequest, product_id: ObjectId) -> Any:
     return detail(services.set_status(product_id, ProductStatus.UNPUBLISHED))
 
 
@@ -291,13 +291,13 @@ class ImageOut(Schema):
 
 
 @admin_router.post("/products/{product_id}/images", response=responses(ImageOut, 201))
-def admin_add_image(request: HttpRequest, product_id: int, image: File[UploadedFile], sort: int = 0) -> Any:
+def admin_add_image(request: HttpRequest, product_id: ObjectId, image: File[UploadedFile], sort: int = 0) -> Any:
     created = services.add_image(product_id, image.read(), sort)
     return Status(201, {"id": created.pk, "url": created.image.url})
 
 
 @admin_router.put("/skus/{sku_id}", response=responses(SkuOut))
-def admin_update_sku(request: HttpRequest, sku_id: int, payload: SkuUpdateIn) -> Any:
+def admin_update_sku(request: HttpRequest, sku_id: ObjectId, payload: SkuUpdateIn) -> Any:
     sku = services.update_sku(sku_id, payload.dict(exclude_unset=True))
     return {
         "id": sku.pk,

@@ -7,9 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.Model):
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     name = models.CharField(_("名称"), max_length=64)
     sort = models.IntegerField(_("排序"), default=0)
     icon = models.CharField(_("图标"), max_length=16, blank=True)

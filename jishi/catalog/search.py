@@ -124,10 +124,7 @@ def ranked_product_ids(q: str, products: QuerySet[Product], cap: int = 1000) -> 
     for condition in conditions:
         any_term |= condition
     matched = sum(
-        (
-            Max(Case(When(c, then=Value(1)), default=Value(0), output_field=IntegerField()))
-            for c in conditions
-        ),
+        (Max(Case(When(c, then=Value(1)), default=Value(0), output_field=IntegerField())) for c in conditions),
         start=Value(0, output_field=IntegerField()),
     )
     rows = list(

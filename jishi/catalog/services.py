@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -81,13 +81,13 @@ def spec_combinations(specs: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     if not specs:
         return [{}]
     names = [s["name"] for s in specs]
-    return [
-        dict(zip(names, combo, strict=True)) for combo in itertools.product(*(s["values"] for s in specs))
-    ]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(s["values"] for s in specs))]
 
 
 def refresh_price(product: Product) -> None:
-    agg = product.skus.filter(is_active=True).aggregate(price=Min("price"), orig=Min("original_price"))
+    agg = product.skus.filter(is_active=True).aggregate(
+        price=Min("price"), orig=Min("original_price", filter=Q(original_price__gt=0))
+    )
     Product.objects.filter(pk=product.pk).update(price=agg["price"] or 0, original_price=agg["orig"] or 0)
     product.price = agg["price"] or 0
     product.original_price = agg["orig"] or 0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from ninja import Schema
+from ninja import Path, Schema
 
 from jishi.core.conf import setting
 
@@ -43,3 +43,7 @@ def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
     if offset < 0:
         raise InvalidInput(fields={"offset": [">= 0"]})
     return limit, offset
+
+
+# A path id: anything outside a 64-bit key is a 422, never a database overflow.
+ObjectId = Annotated[int, Path(ge=1, le=2**63 - 1)]

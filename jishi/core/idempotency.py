@@ -99,7 +99,5 @@ class IdempotencyMiddleware:
             if record.status_code is not None:
                 return _replay(record)
             if time.monotonic() > deadline:
-                return JsonResponse(
-                    error_body("idempotency_in_progress", _("相同的请求正在处理中")), status=409
-                )
+                return JsonResponse(error_body("idempotency_in_progress", _("相同的请求正在处理中")), status=409)
             time.sleep(0.05)

@@ -101,7 +101,9 @@ def post(
         raise LedgerError(f"unbalanced posting {key}: {dict(merged)}")
     if len({a.unit for a in accounts.values()}) > 1:
         raise LedgerError(f"posting {key} mixes units")
-    with transaction.atomic():
+    # No savepoint: a failed posting fails the caller's transaction with it (a caller that
+    # wants to carry on after InsufficientBalance wraps the call in its own atomic block).
+    with transaction.atomic(savepoint=False):
         transaction_id = _insert_transaction_once(key, kind, reference, memo)
         if transaction_id is None:
             existing = Transaction.objects.only("id").get(key=key)
@@ -158,9 +160,7 @@ def check_ledger() -> list[str]:
     """Every invariant of the book; an empty list means the ledger is sound."""
     problems: list[str] = []
     unbalanced = (
-        Entry.objects.values("transaction_id", "transaction__key")
-        .annotate(total=Sum("amount"))
-        .exclude(total=0)
+        Entry.objects.values("transaction_id", "transaction__key").annotate(total=Sum("amount")).exclude(total=0)
     )
     for row in unbalanced[:100]:
         problems.append(f"transaction {row['transaction__key']} does not balance: {row['total']}")

@@ -155,9 +155,7 @@ class RateCounter(models.Model):
 class AuditLog(models.Model):
     """Who did what to money or stock from the console or the admin API."""
 
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=120, db_index=True)
     data = models.JSONField(default=dict)

@@ -30,6 +30,4 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:
             checks["redis"] = f"error: {exc.__class__.__name__}"
             ok = False
-    return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
-    )
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

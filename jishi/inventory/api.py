@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema
 from jishi.accounts.auth import current_user, operator_auth
 from jishi.catalog.services import get_sku
 from jishi.core import audit
-from jishi.core.api import responses
+from jishi.core.api import ObjectId, responses
 from jishi.core.errors import NotFound
 
 from . import services
@@ -33,7 +33,7 @@ class StockOut(Schema):
 
 
 @admin_router.put("/skus/{sku_id}/stock", response=responses(StockOut))
-def set_stock(request: HttpRequest, sku_id: int, payload: StockIn) -> Any:
+def set_stock(request: HttpRequest, sku_id: ObjectId, payload: StockIn) -> Any:
     get_sku(sku_id)
     location = None
     if payload.location:

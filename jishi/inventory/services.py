@@ -49,9 +49,7 @@ def _merged(lines: Lines) -> list[tuple[int, int]]:
 
 
 @transaction.atomic
-def set_on_hand(
-    sku_id: int, quantity: int, location: Location | None = None, reference: str = ""
-) -> StockItem:
+def set_on_hand(sku_id: int, quantity: int, location: Location | None = None, reference: str = "") -> StockItem:
     """Set counted stock (ERP sync). Refused if it would fall below what orders have reserved."""
     if quantity < 0:
         raise InvalidInput(fields={"quantity": [str(_("数量不能为负"))]})
@@ -60,9 +58,7 @@ def set_on_hand(
     updated = StockItem.objects.filter(pk=item.pk, reserved__lte=quantity).update(on_hand=quantity)
     if not updated:
         raise Conflict(_("在库数量不能少于已被订单预留的数量"), code="below_reserved")
-    StockMove.objects.create(
-        sku_id=sku_id, location=location, kind="set", quantity=quantity, reference=reference
-    )
+    StockMove.objects.create(sku_id=sku_id, location=location, kind="set", quantity=quantity, reference=reference)
     item.refresh_from_db()
     return item
 
@@ -76,7 +72,7 @@ def sellable(sku_ids: list[int]) -> dict[int, int]:
     return {r["sku_id"]: r["on_hand"] - r["reserved"] for r in rows}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reserve(lines: Lines, reference: str, location_id: int | None = None) -> None:
     """Reserve every line or none: OutOfStock names the SKUs that are short."""
     location_id = location_id or default_location().pk
@@ -91,29 +87,27 @@ def reserve(lines: Lines, reference: str, location_id: int | None = None) -> Non
     if short:
         raise OutOfStock(short)
     StockMove.objects.bulk_create(
-        StockMove(sku_id=s, location_id=location_id, kind="reserve", quantity=q, reference=reference)
-        for s, q in merged
+        StockMove(sku_id=s, location_id=location_id, kind="reserve", quantity=q, reference=reference) for s, q in merged
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def release(lines: Lines, reference: str, location_id: int | None = None) -> None:
     """Give reserved stock back (order closed or cancelled)."""
     location_id = location_id or default_location().pk
     merged = _merged(lines)
     for sku_id, quantity in merged:
-        updated = StockItem.objects.filter(
-            sku_id=sku_id, location_id=location_id, reserved__gte=quantity
-        ).update(reserved=F("reserved") - quantity)
+        updated = StockItem.objects.filter(sku_id=sku_id, location_id=location_id, reserved__gte=quantity).update(
+            reserved=F("reserved") - quantity
+        )
         if not updated:
             raise Conflict(_("预留数量不足，无法释放"), code="release_exceeds_reserved")
     StockMove.objects.bulk_create(
-        StockMove(sku_id=s, location_id=location_id, kind="release", quantity=q, reference=reference)
-        for s, q in merged
+        StockMove(sku_id=s, location_id=location_id, kind="release", quantity=q, reference=reference) for s, q in merged
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def consume(lines: Lines, reference: str, location_id: int | None = None) -> None:
     """Reserved stock leaves the shelf (shipped): on hand and reserved both go down."""
     location_id = location_id or default_location().pk
@@ -125,6 +119,18 @@ def consume(lines: Lines, reference: str, location_id: int | None = None) -> Non
         if not updated:
             raise Conflict(_("预留数量不足，无法出库"), code="consume_exceeds_reserved")
     StockMove.objects.bulk_create(
-        StockMove(sku_id=s, location_id=location_id, kind="consume", quantity=q, reference=reference)
-        for s, q in merged
+        StockMove(sku_id=s, location_id=location_id, kind="consume", quantity=q, reference=reference) for s, q in merged
+    )
+
+
+@transaction.atomic(savepoint=False)
+def restock(lines: Lines, reference: str, location_id: int | None = None) -> None:
+    """Returned goods back on the shelf."""
+    location_id = location_id or default_location().pk
+    merged = _merged(lines)
+    for sku_id, quantity in merged:
+        item, _created = StockItem.objects.get_or_create(sku_id=sku_id, location_id=location_id)
+        StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + quantity)
+    StockMove.objects.bulk_create(
+        StockMove(sku_id=s, location_id=location_id, kind="restock", quantity=q, reference=reference) for s, q in merged
     )

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "jishi.orders"
     verbose_name = _("订单")
+
+    def ready(self) -> None:
+        from . import steps
+
+        steps.register()

@@ -107,9 +107,7 @@ def test_sms_is_rate_limited_per_ip(api: Any, settings: Any) -> None:
 def test_login_attempts_are_rate_limited(api: Any, settings: Any) -> None:
     settings.JISHI = {**settings.JISHI, "LOGIN_ATTEMPTS_PER_10_MIN": 3}
     UserFactory(phone="13900000001", username="13900000001")
-    codes = [
-        api.post("auth/login", {"phone": "13900000001", "password": "bad"}).status_code for _ in range(5)
-    ]
+    codes = [api.post("auth/login", {"phone": "13900000001", "password": "bad"}).status_code for _ in range(5)]
     assert codes == [401, 401, 401, 429, 429]
 
 

@@ -228,9 +228,7 @@ def test_category_cycles_and_non_empty_deletes_are_refused(operator_api: Any) ->
     child = CategoryFactory(parent=parent)
     cyc = operator_api.put(f"admin/categories/{parent.pk}", {"name": "x", "parent_id": child.pk})
     assert cyc.status_code == 422
-    assert (
-        operator_api.delete(f"admin/categories/{parent.pk}").json()["error"]["code"] == "category_not_empty"
-    )
+    assert operator_api.delete(f"admin/categories/{parent.pk}").json()["error"]["code"] == "category_not_empty"
 
 
 def png_bytes() -> bytes:

@@ -83,9 +83,7 @@ def test_commit_kicks_delivery(recorder: list[int], django_capture_on_commit_cal
 @pytest.mark.django_db(transaction=True)
 def test_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice() -> None:
     total = 60
-    OutboxEvent.objects.bulk_create(
-        OutboxEvent(name=kill_handler.EVENT, payload={"sleep": 0.02}) for _ in range(total)
-    )
+    OutboxEvent.objects.bulk_create(OutboxEvent(name=kill_handler.EVENT, payload={"sleep": 0.02}) for _ in range(total))
     child = spawn_python(
         "import django; django.setup(); "
         "import jishi.core.tests.kill_handler; "

@@ -62,9 +62,7 @@ def test_concurrent_duplicates_make_one_effect(buyer_api: Any) -> None:
         try:
             client = Api(buyer_api.token)
             barrier.wait()
-            statuses.append(
-                client.post("addresses", ADDRESS, headers={"Idempotency-Key": "race"}).status_code
-            )
+            statuses.append(client.post("addresses", ADDRESS, headers={"Idempotency-Key": "race"}).status_code)
         finally:
             connection.close()
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 
 from jishi.core import ledger
@@ -71,7 +71,7 @@ def test_overdraft_rolls_back_the_whole_posting() -> None:
     user = UserFactory()
     wallet = fund(user.pk, 100)
     revenue = ledger.platform_account(AccountKind.PLATFORM_REVENUE)
-    with pytest.raises(ledger.InsufficientBalance) as err:
+    with pytest.raises(ledger.InsufficientBalance) as err, transaction.atomic():
         ledger.transfer(kind="pay", key="pay-1", source=wallet, target=revenue, amount=101)
     assert err.value.code == "insufficient_balance"
     assert err.value.status == 409
@@ -150,9 +150,7 @@ def test_concurrent_replays_post_once() -> None:
         try:
             barrier.wait()
             created.append(
-                ledger.transfer(
-                    kind="topup", key="same-key", source=source, target=wallet, amount=700
-                ).created
+                ledger.transfer(kind="topup", key="same-key", source=source, target=wallet, amount=700).created
             )
         finally:
             connection.close()

@@ -1,0 +1,626 @@
+"""Every change to carts, orders and after-sales cases.
+
+Stock moves through ``jishi.inventory`` (conditional updates), money through the payments
+app's registered refunder and the ledger, and other apps learn of changes from outbox
+events: ``order.paid``, ``order.completed``, ``order.closed`` and ``order.refunded``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jishi.accounts.models import Address, User
+from jishi.catalog.models import ProductImage, ProductStatus, Sku
+from jishi.core import audit, events
+from jishi.core.conf import setting
+from jishi.core.errors import Conflict, InvalidInput, NotFound
+from jishi.core.money import allocate
+from jishi.inventory import services as inventory
+
+from . import hooks, pipeline
+from .models import (
+    TRANSITIONS,
+    AfterSale,
+    AfterSaleKind,
+    AfterSaleLine,
+    AfterSaleStatus,
+    CartLine,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
+from .pipeline import Checkout, LineInfo
+
+Lines = Sequence[tuple[int, int]]  # (sku_id, quantity)
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = _("订单当前状态不允许此操作")
+
+
+def _new_number(prefix: str = "") -> str:
+    """Readable: date then 12 random digits (the unique index catches the rare clash)."""
+    return f"{prefix}{timezone.localdate():%y%m%d}{secrets.randbelow(10**12):012d}"
+
+
+def _check_quantity(quantity: int, field: str = "quantity") -> None:
+    if not 1 <= quantity <= setting("MAX_LINE_QUANTITY"):
+        raise InvalidInput(fields={field: [str(_("数量须在 1 到 %(n)s 之间") % {"n": setting("MAX_LINE_QUANTITY")})]})
+
+
+# --- cart ---------------------------------------------------------------------------
+
+
+def _sellable_sku(sku_id: int) -> Sku:
+    sku = (
+        Sku.objects.select_related("product")
+        .filter(pk=sku_id, is_active=True, product__status=ProductStatus.PUBLISHED)
+        .first()
+    )
+    if sku is None:
+        raise NotFound(_("商品不存在或已下架"), code="sku_unavailable", fields={"sku_id": [str(sku_id)]})
+    return sku
+
+
+def cart_lines(user: User) -> list[CartLine]:
+    return list(CartLine.objects.filter(user=user).select_related("sku__product"))
+
+
+def add_to_cart(user: User, sku_id: int, quantity: int) -> CartLine:
+    _check_quantity(quantity)
+    _sellable_sku(sku_id)
+    with transaction.atomic():
+        line, created = CartLine.objects.get_or_create(user=user, sku_id=sku_id, defaults={"quantity": quantity})
+        if not created:
+            total = line.quantity + quantity
+            _check_quantity(total)
+            CartLine.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity, selected=True)
+            line.refresh_from_db()
+        elif CartLine.objects.filter(user=user).count() > setting("CART_MAX_LINES"):
+            raise Conflict(_("购物车已满"), code="cart_full")
+    return line
+
+
+def update_cart_line(user: User, sku_id: int, quantity: int | None, selected: bool | None) -> CartLine:
+    line = CartLine.objects.filter(user=user, sku_id=sku_id).first()
+    if line is None:
+        raise NotFound()
+    if quantity is not None:
+        _check_quantity(quantity)
+        line.quantity = quantity
+    if selected is not None:
+        line.selected = selected
+    line.save(update_fields=["quantity", "selected"])
+    return line
+
+
+def remove_cart_line(user: User, sku_id: int) -> None:
+    if not CartLine.objects.filter(user=user, sku_id=sku_id).delete()[0]:
+        raise NotFound()
+
+
+# --- checkout -----------------------------------------------------------------------
+
+
+def _merge_lines(lines: Lines) -> list[tuple[int, int]]:
+    merged: dict[int, int] = {}
+    for sku_id, quantity in lines:
+        _check_quantity(quantity)
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    for quantity in merged.values():
+        _check_quantity(quantity)
+    if not merged:
+        raise InvalidInput(_("没有要结算的商品"), code="empty_order", fields={"lines": [str(_("不能为空"))]})
+    return list(merged.items())
+
+
+def _address_snapshot(user: User, address_id: int | None) -> dict[str, Any] | None:
+    if address_id is None:
+        return None
+    address = Address.objects.filter(user=user, pk=address_id).first()
+    if address is None:
+        raise NotFound(_("收货地址不存在"), code="address_not_found", fields={"address_id": [str(address_id)]})
+    return {
+        "id": address.pk,
+        "contact": address.contact,
+        "phone": address.phone,
+        "province": address.province,
+        "city": address.city,
+        "district": address.district,
+        "detail": address.detail,
+        "latitude": address.latitude,
+        "longitude": address.longitude,
+    }
+
+
+def load_checkout(
+    user: User, lines: Lines | None, address_id: int | None, options: dict[str, Any] | None = None
+) -> Checkout:
+    """Everything a checkout needs, in two queries: the SKUs (with product and first image)
+    and the address. ``lines`` None means the selected lines of the cart."""
+    from_cart = lines is None
+    if lines is None:
+        lines = list(CartLine.objects.filter(user=user, selected=True).values_list("sku_id", "quantity"))
+    merged = _merge_lines(lines)
+    first_image = ProductImage.objects.filter(product=OuterRef("product_id")).order_by("sort", "id")
+    skus = {
+        s.pk: s
+        for s in Sku.objects.select_related("product")
+        .annotate(first_image=Subquery(first_image.values("image")[:1]))
+        .filter(pk__in=[sku_id for sku_id, _q in merged])
+    }
+    infos = []
+    unavailable = []
+    for sku_id, quantity in merged:
+        sku = skus.get(sku_id)
+        if sku is None or not sku.is_active or sku.product.status != ProductStatus.PUBLISHED:
+            unavailable.append(str(sku_id))
+            continue
+        infos.append(
+            LineInfo(
+                sku_id=sku.pk,
+                product_id=sku.product_id,
+                category_id=sku.product.category_id,
+                product_name=sku.product.name,
+                specs=sku.specs,
+                image=getattr(sku, "first_image", None) or "",
+                list_price=sku.price,
+                unit_price=sku.price,
+                quantity=quantity,
+            )
+        )
+    if unavailable:
+        raise NotFound(_("商品不存在或已下架"), code="sku_unavailable", fields={"sku_id": unavailable})
+    checkout = Checkout(
+        user=user, lines=infos, address=_address_snapshot(user, address_id), options=dict(options or {})
+    )
+    checkout.meta["from_cart"] = from_cart
+    return checkout
+
+
+def preview(user: User, lines: Lines | None, address_id: int | None, options: dict[str, Any] | None = None) -> Checkout:
+    return pipeline.price(load_checkout(user, lines, address_id, options))
+
+
+def place_order(
+    user: User,
+    lines: Lines | None,
+    address_id: int | None,
+    options: dict[str, Any] | None = None,
+    remark: str = "",
+) -> Order:
+    """Price, reserve stock and write the order in one transaction: all of it or none."""
+    checkout = preview(user, lines, address_id, options)
+    if checkout.address is None and checkout.meta.get("needs_address", True):
+        raise InvalidInput(_("请选择收货地址"), code="address_required", fields={"address_id": [str(_("必填"))]})
+    for attempt in range(3):
+        try:
+            return _write_order(user, checkout, remark)
+        except IntegrityError as exc:  # an order-number clash: draw another
+            if "number" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write_order(user: User, checkout: Checkout, remark: str) -> Order:
+    number = _new_number()
+    now = timezone.now()
+    location_id = checkout.meta.get("location_id") or inventory.default_location().pk
+    with transaction.atomic():
+        inventory.reserve(
+            [(line.sku_id, line.quantity) for line in checkout.lines],
+            reference=number,
+            location_id=location_id,
+        )
+        order = Order.objects.create(
+            number=number,
+            user=user,
+            address=checkout.address or {},
+            goods_amount=checkout.goods_amount,
+            discount_amount=checkout.discount_amount,
+            shipping_fee=checkout.shipping_fee,
+            payable=checkout.payable,
+            adjustments=[a.as_dict() for a in checkout.adjustments],
+            meta={k: v for k, v in checkout.meta.items() if k != "from_cart"},
+            location_id=location_id,
+            remark=remark[:200],
+            pay_deadline=now + timedelta(minutes=checkout.meta.get("pay_minutes") or setting("ORDER_PAY_MINUTES")),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                sku_id=line.sku_id,
+                product_id=line.product_id,
+                category_id=line.category_id,
+                product_name=line.product_name,
+                specs=line.specs,
+                image=line.image,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+                discount=line.discount,
+                paid_amount=line.paid_amount,
+                meta=line.meta,
+            )
+            for line in checkout.lines
+        )
+        pipeline.commit(checkout, order)
+        if checkout.meta.get("from_cart"):
+            CartLine.objects.filter(user=user, sku_id__in=[line.sku_id for line in checkout.lines]).delete()
+    return order
+
+
+# --- status pipeline ----------------------------------------------------------------
+
+
+def _move(order: Order, to: str, **fields: Any) -> None:
+    """Apply one transition of the pipeline, conditionally on the status we read."""
+    if to not in TRANSITIONS[order.status]:
+        raise InvalidTransition(fields={"status": [f"{order.status} → {to}"]})
+    if not Order.objects.filter(pk=order.pk, status=order.status).update(status=to, **fields):
+        raise Conflict(_("订单状态已变化，请刷新"), code="order_changed")
+    order.status = to
+    for name, value in fields.items():
+        setattr(order, name, value)
+
+
+def get_order(user: User, order_id: int) -> Order:
+    order = Order.objects.filter(user=user, pk=order_id).first()
+    if order is None:
+        raise NotFound()
+    return order
+
+
+def _line_payload(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_id": line.pk,
+            "sku_id": line.sku_id,
+            "product_id": line.product_id,
+            "category_id": line.category_id,
+            "quantity": line.quantity,
+            "paid_amount": line.paid_amount,
+            "meta": line.meta,
+        }
+        for line in order.lines.all()
+    ]
+
+
+def mark_paid(order: Order, amount: int, method: str) -> bool:
+    """Called by payments inside its transaction. False when the order is no longer payable."""
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return False
+    if amount != order.payable:
+        raise Conflict(_("支付金额与订单不符"), code="amount_mismatch")
+    now = timezone.now()
+    updated = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT).update(
+        status=OrderStatus.PAID, paid_amount=amount, paid_at=now, payment_method=method
+    )
+    if not updated:
+        return False
+    order.status, order.paid_amount, order.paid_at, order.payment_method = (
+        OrderStatus.PAID,
+        amount,
+        now,
+        method,
+    )
+    events.publish(
+        "order.paid",
+        {
+            "order_id": order.pk,
+            "number": order.number,
+            "user_id": order.user_id,
+            "paid_amount": amount,
+            "shipping_fee": order.shipping_fee,
+            "meta": order.meta,
+            "lines": _line_payload(order),
+        },
+    )
+    return True
+
+
+def _order_stock_lines(order: Order, *, remaining: bool = True) -> list[tuple[int, int]]:
+    out = []
+    for line in order.lines.all():
+        quantity = line.quantity - (line.refunded_quantity if remaining else 0)
+        if line.sku_id and quantity > 0:
+            out.append((line.sku_id, quantity))
+    return out
+
+
+def close_order(order: Order, reason: str = "timeout") -> None:
+    """Close an unpaid order and give its reserved stock back."""
+    with transaction.atomic():
+        _move(order, OrderStatus.CLOSED, closed_at=timezone.now())
+        stock = _order_stock_lines(order)
+        if stock:
+            inventory.release(stock, reference=order.number, location_id=order.location_id)
+        events.publish(
+            "order.closed",
+            {"order_id": order.pk, "user_id": order.user_id, "reason": reason, "meta": order.meta},
+        )
+
+
+def cancel_order(user: User, order_id: int) -> Order:
+    order = get_order(user, order_id)
+    close_order(order, reason="cancelled")
+    return order
+
+
+def close_expired_orders(now: Any = None, limit: int = 500) -> int:
+    now = now or timezone.now()
+    closed = 0
+    for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, pay_deadline__lt=now)[:limit]:
+        try:
+            close_order(order)
+            closed += 1
+        except Conflict:
+            continue  # paid (or closed) in the meantime
+    return closed
+
+
+def ship_order(actor: User, order_id: int, carrier: str, tracking_number: str) -> Order:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound()
+    with transaction.atomic():
+        _move(
+            order,
+            OrderStatus.SHIPPED,
+            shipped_at=timezone.now(),
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
+        stock = _order_stock_lines(order)
+        if stock:
+            inventory.consume(stock, reference=order.number, location_id=order.location_id)
+        audit.record(actor, "order.ship", f"order:{order.pk}", carrier=carrier, tracking_number=tracking_number)
+        events.publish("order.shipped", {"order_id": order.pk, "user_id": order.user_id})
+    return order
+
+
+def complete_order(order: Order) -> None:
+    with transaction.atomic():
+        _move(order, OrderStatus.COMPLETED, completed_at=timezone.now())
+        events.publish(
+            "order.completed",
+            {
+                "order_id": order.pk,
+                "number": order.number,
+                "user_id": order.user_id,
+                "paid_amount": order.paid_amount,
+                "refunded_amount": order.refunded_amount,
+                "meta": order.meta,
+                "lines": _line_payload(order),
+            },
+        )
+
+
+def confirm_receipt(user: User, order_id: int) -> Order:
+    order = get_order(user, order_id)
+    complete_order(order)
+    return order
+
+
+def auto_complete_orders(now: Any = None, limit: int = 500) -> int:
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=setting("ORDER_AUTO_COMPLETE_DAYS"))
+    done = 0
+    for order in Order.objects.filter(status=OrderStatus.SHIPPED, shipped_at__lt=cutoff)[:limit]:
+        try:
+            complete_order(order)
+            done += 1
+        except Conflict:
+            continue
+    return done
+
+
+# --- after-sales --------------------------------------------------------------------
+
+
+def _refundable_now(line: OrderLine, quantity: int) -> int:
+    """What refunding ``quantity`` more units of ``line`` may return (the last unit takes the rest)."""
+    remaining_qty = line.quantity - line.refunded_quantity
+    if quantity >= remaining_qty:
+        return line.paid_amount - line.refunded_amount
+    return line.paid_amount * (line.refunded_quantity + quantity) // line.quantity - line.refunded_amount
+
+
+def request_after_sale(
+    user: User,
+    order_id: int,
+    lines: Sequence[tuple[int, int]],
+    amount: int,
+    reason: str,
+    kind: str = AfterSaleKind.REFUND_ONLY,
+) -> AfterSale:
+    order = get_order(user, order_id)
+    if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED):
+        if order.status == OrderStatus.REFUNDING:
+            raise Conflict(_("已有进行中的售后"), code="after_sale_open")
+        raise InvalidTransition(_("当前订单状态不能申请售后"), code="after_sale_not_allowed")
+    if (
+        order.status == OrderStatus.COMPLETED
+        and order.completed_at
+        and (timezone.now() - order.completed_at > timedelta(days=setting("AFTER_SALE_DAYS")))
+    ):
+        raise Conflict(_("已超过售后期限"), code="after_sale_expired")
+    if kind == AfterSaleKind.RETURN_REFUND and order.status == OrderStatus.PAID:
+        raise InvalidInput(_("未发货订单请选择仅退款"), code="return_before_shipping", fields={"kind": [kind]})
+    order_lines = {line.pk: line for line in order.lines.all()}
+    wanted: dict[int, int] = {}
+    for line_id, quantity in lines:
+        line = order_lines.get(line_id)
+        if line is None or line_id in wanted:
+            raise InvalidInput(code="invalid_line", fields={"lines": [str(line_id)]})
+        if not 1 <= quantity <= line.quantity - line.refunded_quantity:
+            raise InvalidInput(
+                _("退款数量超过可退数量"),
+                code="quantity_exceeds_refundable",
+                fields={"lines": [str(line_id)]},
+            )
+        wanted[line_id] = quantity
+    if not wanted:
+        raise InvalidInput(code="empty_after_sale", fields={"lines": [str(_("不能为空"))]})
+    goods_room = [_refundable_now(order_lines[i], q) for i, q in wanted.items()]
+    all_remaining = all(
+        wanted.get(line.pk, 0) == line.quantity - line.refunded_quantity for line in order_lines.values()
+    )
+    shipping_room = 0
+    if all_remaining and order.status == OrderStatus.PAID:
+        refunded_shipping = order.refunded_amount - sum(line.refunded_amount for line in order_lines.values())
+        shipping_room = order.shipping_fee - refunded_shipping
+    if not 0 < amount <= sum(goods_room) + shipping_room:
+        raise InvalidInput(
+            _("退款金额须大于 0 且不超过 %(max)s 分") % {"max": sum(goods_room) + shipping_room},
+            code="amount_exceeds_refundable",
+            fields={"amount": [str(sum(goods_room) + shipping_room)]},
+        )
+    goods_part = min(amount, sum(goods_room))
+    parts = allocate(goods_part, goods_room) if goods_part else [0] * len(goods_room)
+    try:
+        with transaction.atomic():
+            case = AfterSale.objects.create(
+                number=_new_number("R"),
+                order=order,
+                user=user,
+                kind=kind,
+                amount=amount,
+                reason=reason[:200],
+            )
+            AfterSaleLine.objects.bulk_create(
+                AfterSaleLine(after_sale=case, order_line_id=line_id, quantity=q, amount=part)
+                for (line_id, q), part in zip(wanted.items(), parts, strict=True)
+            )
+            _move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
+    except IntegrityError as exc:
+        raise Conflict(_("已有进行中的售后"), code="after_sale_open") from exc
+    return case
+
+
+def _pending_case(case_id: int, user: User | None = None) -> AfterSale:
+    rows = AfterSale.objects.select_for_update().select_related("order")
+    if user is not None:
+        rows = rows.filter(user=user)
+    case = rows.filter(pk=case_id).first()
+    if case is None:
+        raise NotFound()
+    if case.status != AfterSaleStatus.PENDING:
+        raise Conflict(_("售后单已处理"), code="after_sale_closed")
+    return case
+
+
+def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) -> AfterSale:
+    """Refund to the original payment method, reverse stock as due and tell everyone."""
+    with transaction.atomic():
+        case = _pending_case(case_id)
+        order = Order.objects.select_for_update().get(pk=case.order_id)
+        case_lines = list(case.lines.select_related("order_line"))
+        hooks.refund_to_origin(order, case, case.amount, case.number)
+        before = order.status_before_refund
+        for cl in case_lines:
+            OrderLine.objects.filter(pk=cl.order_line_id).update(
+                refunded_quantity=F("refunded_quantity") + cl.quantity,
+                refunded_amount=F("refunded_amount") + cl.amount,
+            )
+        refunded_total = order.refunded_amount + case.amount
+        full = refunded_total == order.paid_amount
+        _move(order, OrderStatus.REFUNDED if full else before, refunded_amount=refunded_total)
+        stock = [(cl.order_line.sku_id, cl.quantity) for cl in case_lines if cl.order_line.sku_id]
+        if stock and before == OrderStatus.PAID:
+            inventory.release(stock, reference=case.number, location_id=order.location_id)
+        elif stock and restock:
+            inventory.restock(stock, reference=case.number, location_id=order.location_id)
+        now = timezone.now()
+        AfterSale.objects.filter(pk=case.pk).update(
+            status=AfterSaleStatus.REFUNDED, reviewed_by=actor, reviewed_at=now, restock=restock
+        )
+        case.status, case.reviewed_at = AfterSaleStatus.REFUNDED, now
+        audit.record(actor, "after_sale.approve", f"after_sale:{case.pk}", amount=case.amount, order=order.number)
+        events.publish(
+            "order.refunded",
+            {
+                "order_id": order.pk,
+                "number": order.number,
+                "user_id": order.user_id,
+                "after_sale_id": case.pk,
+                "amount": case.amount,
+                "full": full,
+                "order_paid_amount": order.paid_amount,
+                "meta": order.meta,
+                "shipping_amount": case.amount - sum(cl.amount for cl in case_lines),
+                "lines": [
+                    {
+                        "line_id": cl.order_line_id,
+                        "sku_id": cl.order_line.sku_id,
+                        "product_id": cl.order_line.product_id,
+                        "quantity": cl.quantity,
+                        "amount": cl.amount,
+                        "line_paid_amount": cl.order_line.paid_amount,
+                        "line_quantity": cl.order_line.quantity,
+                    }
+                    for cl in case_lines
+                ],
+            },
+        )
+    return case
+
+
+def _close_case(case: AfterSale, status: str, **fields: Any) -> AfterSale:
+    order = Order.objects.select_for_update().get(pk=case.order_id)
+    AfterSale.objects.filter(pk=case.pk).update(status=status, **fields)
+    _move(order, order.status_before_refund)
+    case.status = status
+    return case
+
+
+def reject_after_sale(actor: User, case_id: int, reason: str) -> AfterSale:
+    with transaction.atomic():
+        case = _pending_case(case_id)
+        audit.record(actor, "after_sale.reject", f"after_sale:{case.pk}", reason=reason)
+        return _close_case(
+            case,
+            AfterSaleStatus.REJECTED,
+            reject_reason=reason[:200],
+            reviewed_by=actor,
+            reviewed_at=timezone.now(),
+        )
+
+
+def cancel_after_sale(user: User, case_id: int) -> AfterSale:
+    with transaction.atomic():
+        return _close_case(_pending_case(case_id, user), AfterSaleStatus.CANCELLED)
+
+
+def refund_whole_order(order: Order, reason: str) -> None:
+    """System refund of everything paid (e.g. a failed group-buy): no buyer request needed."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        amount = order.paid_amount - order.refunded_amount
+        if order.status != OrderStatus.PAID or amount <= 0:
+            raise InvalidTransition()
+        lines = [
+            (line.pk, line.quantity - line.refunded_quantity)
+            for line in order.lines.all()
+            if line.quantity > line.refunded_quantity
+        ]
+        case = AfterSale.objects.create(
+            number=_new_number("R"), order=order, user=order.user, amount=amount, reason=reason[:200]
+        )
+        order_lines = {line.pk: line for line in order.lines.all()}
+        goods = [order_lines[i].paid_amount - order_lines[i].refunded_amount for i, _q in lines]
+        AfterSaleLine.objects.bulk_create(
+            AfterSaleLine(after_sale=case, order_line_id=i, quantity=q, amount=a)
+            for (i, q), a in zip(lines, goods, strict=True)
+        )
+        _move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
+        approve_after_sale(None, case.pk)
