@@ -16,6 +16,14 @@ from jishi.catalog.api import admin_router as catalog_admin_router
 from jishi.catalog.api import router as catalog_router
 from jishi.core.errors import DomainError, error_body
 from jishi.inventory.api import admin_router as inventory_admin_router
+from jishi.content.api import admin_router as content_admin_router
+from jishi.content.api import router as content_router
+from jishi.distribution.api import admin_router as distribution_admin_router
+from jishi.distribution.api import router as distribution_router
+from jishi.loyalty.api import admin_router as loyalty_admin_router
+from jishi.loyalty.api import router as loyalty_router
+from jishi.marketing.api import admin_router as marketing_admin_router
+from jishi.marketing.api import router as marketing_router
 from jishi.orders.api import admin_router as orders_admin_router
 from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
@@ -90,3 +98,11 @@ api.add_router("/", orders_router, tags=["orders"])
 api.add_router("/", payments_router, tags=["payments"])
 api.add_router("/admin", orders_admin_router, tags=["admin"])
 api.add_router("/admin", payments_admin_router, tags=["admin"])
+api.add_router("/", marketing_router, tags=["marketing"])
+api.add_router("/admin", marketing_admin_router, tags=["admin"])
+api.add_router("/", loyalty_router, tags=["loyalty"])
+api.add_router("/admin", loyalty_admin_router, tags=["admin"])
+api.add_router("/", content_router, tags=["content"])
+api.add_router("/admin", content_admin_router, tags=["admin"])
+api.add_router("/", distribution_router, tags=["distribution"])
+api.add_router("/admin", distribution_admin_router, tags=["admin"])

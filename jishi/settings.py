@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "jishi.inventory",
     "jishi.orders",
     "jishi.payments",
+    "jishi.marketing",
+    "jishi.loyalty",
+    "jishi.content",
+    "jishi.distribution",
     "jishi.storefront",
     "jishi.demo",
 ]

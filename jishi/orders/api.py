@@ -114,6 +114,10 @@ class LineIn(Schema):
 class CheckoutIn(Schema):
     lines: list[LineIn] | None = Field(None, max_length=100, description="省略时结算购物车中选中的商品")
     address_id: int | None = Field(None, ge=1, le=2**62)
+    coupon_ids: list[int] | None = Field(
+        None, max_length=10, description="要使用的优惠券；省略时自动选择最优组合，传 [] 表示不用券"
+    )
+    use_points: int = Field(0, ge=0, le=10**9, description="抵扣使用的积分数")
 
 
 class OrderIn(CheckoutIn):

@@ -216,11 +216,12 @@ def _write_order(user: User, checkout: Checkout, remark: str) -> Order:
     now = timezone.now()
     location_id = checkout.meta.get("location_id") or inventory.default_location().pk
     with transaction.atomic():
-        inventory.reserve(
-            [(line.sku_id, line.quantity) for line in checkout.lines],
-            reference=number,
-            location_id=location_id,
-        )
+        if not _external_stock(checkout.meta):
+            inventory.reserve(
+                [(line.sku_id, line.quantity) for line in checkout.lines],
+                reference=number,
+                location_id=location_id,
+            )
         order = Order.objects.create(
             number=number,
             user=user,
@@ -328,7 +329,14 @@ def mark_paid(order: Order, amount: int, method: str) -> bool:
     return True
 
 
+def _external_stock(meta: dict[str, Any]) -> bool:
+    """A campaign with its own stock (flash sale quota) reserves and returns it itself."""
+    return meta.get("inventory") == "external"
+
+
 def _order_stock_lines(order: Order, *, remaining: bool = True) -> list[tuple[int, int]]:
+    if _external_stock(order.meta):
+        return []
     out = []
     for line in order.lines.all():
         quantity = line.quantity - (line.refunded_quantity if remaining else 0)
@@ -536,6 +544,8 @@ def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) 
         full = refunded_total == order.paid_amount
         _move(order, OrderStatus.REFUNDED if full else before, refunded_amount=refunded_total)
         stock = [(cl.order_line.sku_id, cl.quantity) for cl in case_lines if cl.order_line.sku_id]
+        if _external_stock(order.meta):
+            stock = []
         if stock and before == OrderStatus.PAID:
             inventory.release(stock, reference=case.number, location_id=order.location_id)
         elif stock and restock:
