@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "jishi.inventory",
     "jishi.orders",
     "jishi.payments",
+    "jishi.commission",
     "jishi.marketing",
     "jishi.loyalty",
     "jishi.content",
@@ -205,4 +206,25 @@ JISHI: dict[str, Any] = {
     # payments
     "PAYMENT_RECONCILE_AFTER_SECONDS": env_int("JISHI_PAYMENT_RECONCILE_AFTER_SECONDS", 120),
     "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
+}
+
+# Payment providers (jishi.payments.providers): the sandbox works with no configuration;
+# Alipay and WeChat Pay switch on when their ids are set.
+JISHI_PAYMENTS: dict[str, Any] = {
+    "SANDBOX": {"ENABLED": env_bool("JISHI_SANDBOX_PAYMENTS", True)},
+    "ALIPAY": {
+        "APP_ID": env("JISHI_ALIPAY_APP_ID"),
+        "APP_PRIVATE_KEY": env("JISHI_ALIPAY_APP_PRIVATE_KEY"),
+        "ALIPAY_PUBLIC_KEY": env("JISHI_ALIPAY_PUBLIC_KEY"),
+        "GATEWAY": env("JISHI_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+    },
+    "WECHATPAY": {
+        "MCH_ID": env("JISHI_WECHATPAY_MCH_ID"),
+        "APP_ID": env("JISHI_WECHATPAY_APP_ID"),
+        "MCH_PRIVATE_KEY": env("JISHI_WECHATPAY_MCH_PRIVATE_KEY"),
+        "MCH_CERT_SERIAL_NO": env("JISHI_WECHATPAY_MCH_CERT_SERIAL_NO"),
+        "APIV3_KEY": env("JISHI_WECHATPAY_APIV3_KEY"),
+        "PUBLIC_KEY": env("JISHI_WECHATPAY_PUBLIC_KEY"),
+        "PUBLIC_KEY_ID": env("JISHI_WECHATPAY_PUBLIC_KEY_ID"),
+    },
 }

@@ -50,6 +50,15 @@ def user_account(user_id: int, kind: str) -> Account:
     return account
 
 
+def receivable_account(user_id: int, kind: str) -> Account:
+    """What a user owes the platform (e.g. commission debt): it goes negative by design."""
+    account, _created = Account.objects.get_or_create(
+        key=f"user:{user_id}:{kind}",
+        defaults={"owner_id": user_id, "kind": kind, "unit": _unit_for(kind), "allow_negative": True},
+    )
+    return account
+
+
 def platform_account(kind: str, name: str = "") -> Account:
     """A platform account; these hold the other side of every user balance and may go negative."""
     key = f"platform:{kind}" + (f":{name}" if name else "")

@@ -283,13 +283,32 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+# Each feature app may ship ``jishi/<app>/demo.py`` with its own ``STEPS``; they run after the
+# shop's own steps, in this (dependency) order.
+FEATURE_APPS = ("payments", "marketing", "loyalty", "content", "distribution")
+
+
+def all_steps() -> list[tuple[str, Step]]:
+    steps = list(STEPS)
+    for app in FEATURE_APPS:
+        try:
+            module = importlib.import_module(f"jishi.{app}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"jishi.{app}.demo":
+                raise
+            continue
+        steps.extend(getattr(module, "STEPS", []))
+    return steps
+
+
 def seed_demo(stdout: Writer | None = None) -> dict[str, int]:
-    """Run every step in ``STEPS``; returns how many rows each step created."""
+    """Run every step of the shop and of each feature; returns how many rows each created."""
     out: Writer = stdout if stdout is not None else sys.stdout
     started = time.monotonic()
     created: dict[str, int] = {}
-    for index, (name, step) in enumerate(STEPS, 1):
-        progress = Progress(out, index, len(STEPS), name)
+    steps = all_steps()
+    for index, (name, step) in enumerate(steps, 1):
+        progress = Progress(out, index, len(steps), name)
         step_started = time.monotonic()
         created[name] = step(progress)
         counted = f"{progress.done}/{progress.of}" if progress.of else "done"
@@ -301,22 +320,78 @@ def seed_demo(stdout: Writer | None = None) -> dict[str, int]:
 
 
 def seed_orders(n: int, stdout: Writer | None = None) -> int:
-    """Place ``n`` demo orders for the non-fresh buyers (``jishi seed --orders N``).
+    """Place and pay (wallet) ``n`` orders for the non-fresh buyers: load-test data.
 
-    The orders feature fills this in once ``jishi.orders.services.place_order`` exists.
+    Goes through the order and payment services, one transaction per order. A buyer whose
+    wallet is short is topped up through the ledger first, and a SKU running low is
+    restocked, so the run never stops half-way for want of money or stock.
     """
-    try:
-        orders = importlib.import_module("jishi.orders.services")
-    except ImportError:
-        orders = None
-    if orders is None or not hasattr(orders, "place_order"):
-        raise CommandError(
-            "Orders seeding arrives with the orders feature (jishi.orders.services.place_order does not exist yet)."
-        )
-    raise CommandError(
-        "Orders seeding arrives with the orders feature "
-        "(jishi.demo.seed.seed_orders is not written against place_order yet)."
+    from jishi.catalog.models import Sku
+    from jishi.core import ledger
+    from jishi.core.models import AccountKind
+    from jishi.orders import services as orders
+    from jishi.payments import services as payments
+
+    out: Writer = stdout if stdout is not None else sys.stdout
+    buyers = demo_buyers()
+    addresses: dict[int, int] = {}
+    for user_id, address_id in Address.objects.filter(user__in=buyers).values_list("user_id", "pk"):
+        addresses.setdefault(user_id, address_id)  # default addresses come first
+    buyers = [b for b in buyers if b.pk in addresses]
+    if not buyers:
+        raise CommandError("No demo buyers with addresses: run `jishi seed` first.")
+    skus = list(
+        Sku.objects.filter(is_active=True, product__status=ProductStatus.PUBLISHED, price__gt=0)
+        .order_by("pk")
+        .values_list("pk", "price")
     )
+    if len(skus) < 3:
+        raise CommandError("Not enough published SKUs: run `jishi seed` first.")
+    location = inventory.default_location()
+    top_up_source = ledger.platform_account(AccountKind.PLATFORM_TOPUP)
+    wallets = {b.pk: ledger.user_account(b.pk, AccountKind.WALLET) for b in buyers}
+    # Orders reserve at the default location: track what is left there and restock before it runs out.
+    sellable = {
+        sku_id: on_hand - reserved
+        for sku_id, on_hand, reserved in StockItem.objects.filter(location=location).values_list(
+            "sku_id", "on_hand", "reserved"
+        )
+    }
+    rng = random.Random()
+    batch = f"{time.time_ns():x}"
+    every = max(1, n // 10)
+    started = time.monotonic()
+    for done in range(1, n + 1):
+        buyer = buyers[done % len(buyers)]
+        lines = [(sku_id, rng.randint(1, 2)) for sku_id, _p in rng.sample(skus, rng.randint(1, 3))]
+        with transaction.atomic():
+            for sku_id, quantity in lines:
+                if sellable.get(sku_id, 0) < quantity:
+                    on_hand = StockItem.objects.filter(sku_id=sku_id, location=location).values_list(
+                        "on_hand", flat=True
+                    )
+                    inventory.set_on_hand(sku_id, (on_hand.first() or 0) + 500, location, reference="demo-load")
+                    sellable[sku_id] = sellable.get(sku_id, 0) + 500
+                sellable[sku_id] -= quantity
+            order = orders.place_order(buyer, lines, addresses[buyer.pk])
+            if ledger.balance_of(buyer.pk, AccountKind.WALLET) < order.payable:
+                ledger.transfer(
+                    kind="wallet_topup",
+                    key=f"demo-load-topup:{batch}:{done}",
+                    reference=f"user:{buyer.pk}",
+                    memo="压测充值",
+                    source=top_up_source,
+                    target=wallets[buyer.pk],
+                    amount=max(order.payable, 500_000),
+                )
+            payments.pay_with_wallet(buyer, order.pk)
+        if done % every == 0 or done == n:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            out.write(f"orders {done}/{n} ({done * 100 // n}%, {rate:.0f}/s)\n")
+            flush = getattr(out, "flush", None)
+            if callable(flush):
+                flush()
+    return n
 
 
 def login_lines() -> list[str]:

@@ -118,6 +118,7 @@ class CheckoutIn(Schema):
         None, max_length=10, description="要使用的优惠券；省略时自动选择最优组合，传 [] 表示不用券"
     )
     use_points: int = Field(0, ge=0, le=10**9, description="抵扣使用的积分数")
+    ref: str | None = Field(None, max_length=16, description="分享链接带来的推广码")
 
 
 class OrderIn(CheckoutIn):

@@ -405,6 +405,7 @@ def complete_order(order: Order) -> None:
                 "order_id": order.pk,
                 "number": order.number,
                 "user_id": order.user_id,
+                "completed_at": order.completed_at.isoformat() if order.completed_at else None,
                 "paid_amount": order.paid_amount,
                 "refunded_amount": order.refunded_amount,
                 "meta": order.meta,

@@ -1,0 +1,350 @@
+"""Commission life: granted frozen at payment, available after completion and the freeze, reversed
+in proportion on refund (into a recorded debt when already withdrawn), and withdrawn.
+
+Ledger (fen): grant ``platform expense → frozen``; unfreeze ``frozen → available`` (debt first);
+reversal ``frozen|available|debt → platform expense``; withdrawal hold ``available → payable``,
+payout ``payable → wallet|cash + fee revenue``, rejection ``payable → available``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jishi.accounts.models import User
+from jishi.core import audit, ledger
+from jishi.core.errors import Conflict, InvalidInput, NotFound
+from jishi.core.models import Account, AccountKind
+from jishi.core.money import BP_DENOMINATOR, allocate, apply_rate
+from jishi.orders.models import AfterSale, AfterSaleStatus
+
+from .models import Commission, CommissionStatus, Withdrawal, WithdrawalChannel, WithdrawalStatus
+
+
+@dataclass(frozen=True)
+class Share:
+    """One beneficiary's commission on one order line, as a feature computed it."""
+
+    beneficiary_id: int
+    level: int
+    line_id: int | None
+    product_id: int | None
+    base_amount: int
+    amount: int
+    rate_bp: int | None = None
+
+
+def _expense() -> Account:
+    return ledger.platform_account(AccountKind.PLATFORM_EXPENSE, "commission")
+
+
+def _payable() -> Account:
+    return ledger.platform_account(AccountKind.PLATFORM_PAYABLE, "withdrawals")
+
+
+def grant(
+    source: str, *, order_id: int, order_number: str, buyer_id: int, shares: Sequence[Share], freeze_days: int
+) -> list[Commission]:
+    """Create frozen commissions for one order, all in one balanced ledger transaction."""
+    shares = [s for s in shares if s.amount > 0]
+    if not shares:
+        return []
+    with transaction.atomic():
+        legs: list[tuple[Account, int]] = [(_expense(), -sum(s.amount for s in shares))]
+        frozen: dict[int, Account] = {}
+        for share in shares:
+            if share.beneficiary_id not in frozen:
+                frozen[share.beneficiary_id] = ledger.user_account(share.beneficiary_id, AccountKind.COMMISSION_FROZEN)
+            legs.append((frozen[share.beneficiary_id], share.amount))
+        posting = ledger.post(
+            kind="commission_grant",
+            key=f"commission:grant:{source}:{order_id}",
+            legs=legs,
+            reference=f"order:{order_id}",
+        )
+        if not posting.created:
+            return list(Commission.objects.filter(source=source, order_id=order_id))
+        return Commission.objects.bulk_create(
+            Commission(
+                key=f"{source}:{order_id}:{s.line_id}:{s.level}:{s.beneficiary_id}",
+                source=source,
+                beneficiary_id=s.beneficiary_id,
+                buyer_id=buyer_id,
+                order_id=order_id,
+                order_number=order_number,
+                line_id=s.line_id,
+                product_id=s.product_id,
+                level=s.level,
+                base_amount=s.base_amount,
+                rate_bp=s.rate_bp,
+                amount=s.amount,
+                freeze_days=freeze_days,
+            )
+            for s in shares
+        )
+
+
+def schedule_unfreeze(order_id: int, completed_at: datetime) -> int:
+    """The order completed: each frozen commission becomes due after its freeze days."""
+    scheduled = 0
+    rows = Commission.objects.filter(order_id=order_id, status=CommissionStatus.FROZEN, unfreeze_at__isnull=True)
+    for days in set(rows.values_list("freeze_days", flat=True)):
+        scheduled += rows.filter(freeze_days=days).update(unfreeze_at=completed_at + timedelta(days=days))
+    return scheduled
+
+
+def _open_case_orders(order_ids: Iterable[int]) -> set[int]:
+    return set(
+        AfterSale.objects.filter(order_id__in=list(order_ids), status=AfterSaleStatus.PENDING).values_list(
+            "order_id", flat=True
+        )
+    )
+
+
+def unfreeze_due(now: datetime | None = None, limit: int = 1000) -> int:
+    """Move due commissions to available, skipping orders with an open after-sales case."""
+    now = now or timezone.now()
+    due = list(Commission.objects.filter(status=CommissionStatus.FROZEN, unfreeze_at__lte=now).order_by("id")[:limit])
+    blocked = _open_case_orders({c.order_id for c in due})
+    moved = 0
+    for commission in due:
+        if commission.order_id in blocked:
+            continue
+        with transaction.atomic():
+            locked = Commission.objects.select_for_update().get(pk=commission.pk)
+            if locked.status != CommissionStatus.FROZEN:
+                continue
+            _release(locked, now)
+            moved += 1
+    return moved
+
+
+def _release(commission: Commission, now: datetime) -> None:
+    amount = commission.remaining
+    if amount > 0:
+        user_id = commission.beneficiary_id
+        debt = ledger.receivable_account(user_id, AccountKind.COMMISSION_DEBT)
+        debt = Account.objects.select_for_update().get(pk=debt.pk)
+        repay = min(amount, -debt.balance) if debt.balance < 0 else 0
+        legs = [(ledger.user_account(user_id, AccountKind.COMMISSION_FROZEN), -amount)]
+        if repay:
+            legs.append((debt, repay))
+        if amount - repay:
+            legs.append((ledger.user_account(user_id, AccountKind.COMMISSION_AVAILABLE), amount - repay))
+        ledger.post(
+            kind="commission_unfreeze",
+            key=f"commission:unfreeze:{commission.pk}",
+            legs=legs,
+            reference=f"order:{commission.order_id}",
+        )
+    Commission.objects.filter(pk=commission.pk).update(status=CommissionStatus.AVAILABLE, available_at=now)
+
+
+def _targets(group: list[Commission], refunded_base: int, full: bool) -> list[int]:
+    """Cumulative reversal each commission of a line should have reached: the proportional
+    share of the group's total, split by the allocation helper so no fen is lost or invented."""
+    amounts = [c.amount for c in group]
+    base = group[0].base_amount
+    if full or refunded_base >= base or base <= 0:
+        return amounts
+    total = sum(amounts)
+    target_total = (total * refunded_base * 2 + base) // (2 * base)  # half up
+    return allocate(target_total, amounts)
+
+
+def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[str, Any]], full: bool) -> int:
+    """Reverse commissions on refunded lines in proportion; returns fen reversed."""
+    refunded_by_line = {int(line["line_id"]): int(line["amount"]) for line in lines}
+    with transaction.atomic():
+        rows = list(
+            Commission.objects.select_for_update()
+            .filter(order_id=order_id)
+            .exclude(status=CommissionStatus.REVERSED)
+            .order_by("id")
+        )
+        groups: dict[int | None, list[Commission]] = defaultdict(list)
+        for row in rows:
+            if full or row.line_id in refunded_by_line:
+                groups[row.line_id].append(row)
+        legs: list[tuple[Account, int]] = []
+        total = 0
+        for line_id, group in groups.items():
+            refunded_base = group[0].refunded_base + refunded_by_line.get(line_id or 0, 0)
+            for commission, target in zip(group, _targets(group, refunded_base, full), strict=True):
+                delta = max(0, min(target, commission.amount) - commission.reversed_amount)
+                reversed_amount = commission.reversed_amount + delta
+                status = CommissionStatus.REVERSED if reversed_amount == commission.amount else commission.status
+                Commission.objects.filter(pk=commission.pk).update(
+                    reversed_amount=reversed_amount, refunded_base=refunded_base, status=status
+                )
+                if delta:
+                    legs.extend(_reversal_legs(commission, delta))
+                    total += delta
+        if total:
+            legs.append((_expense(), total))
+            ledger.post(
+                kind="commission_reversal",
+                key=f"commission:reverse:{order_id}:{refund_key}",
+                legs=legs,
+                reference=f"order:{order_id}",
+            )
+    return total
+
+
+def _reversal_legs(commission: Commission, delta: int) -> list[tuple[Account, int]]:
+    user_id = commission.beneficiary_id
+    if commission.status == CommissionStatus.FROZEN:
+        return [(ledger.user_account(user_id, AccountKind.COMMISSION_FROZEN), -delta)]
+    available = ledger.user_account(user_id, AccountKind.COMMISSION_AVAILABLE)
+    available = Account.objects.select_for_update().get(pk=available.pk)
+    take = min(delta, available.balance)
+    legs = []
+    if take:
+        legs.append((available, -take))
+    if delta - take:
+        # Already withdrawn: the rest becomes a debt that later commissions pay first.
+        legs.append((ledger.receivable_account(user_id, AccountKind.COMMISSION_DEBT), -(delta - take)))
+    return legs
+
+
+# --- totals and withdrawals ---------------------------------------------------------
+
+
+def totals(user_id: int) -> dict[str, int]:
+    withdrawn = Withdrawal.objects.filter(user_id=user_id, status=WithdrawalStatus.PAID).aggregate(s=Sum("amount"))["s"]
+    pending = Withdrawal.objects.filter(user_id=user_id, status=WithdrawalStatus.PENDING).aggregate(s=Sum("amount"))[
+        "s"
+    ]
+    return {
+        "frozen": ledger.balance_of(user_id, AccountKind.COMMISSION_FROZEN),
+        "available": ledger.balance_of(user_id, AccountKind.COMMISSION_AVAILABLE),
+        "debt": -ledger.balance_of(user_id, AccountKind.COMMISSION_DEBT),
+        "withdrawn": int(withdrawn or 0),
+        "withdrawing": int(pending or 0),
+    }
+
+
+def request_withdrawal(
+    user: User, amount: int, channel: str, account: str = "", *, minimum: int, fee_bp: int
+) -> Withdrawal:
+    if amount < minimum:
+        raise InvalidInput(_("提现金额不能低于最低提现额"), code="below_minimum", fields={"amount": [str(minimum)]})
+    if channel not in WithdrawalChannel.values:
+        raise InvalidInput(code="invalid_channel", fields={"channel": [channel]})
+    if channel != WithdrawalChannel.WALLET and not account.strip():
+        raise InvalidInput(_("请填写收款账号"), code="account_required", fields={"account": ["required"]})
+    if not 0 <= fee_bp < BP_DENOMINATOR:
+        raise InvalidInput(code="invalid_fee", fields={"fee_bp": [str(fee_bp)]})
+    fee = apply_rate(amount, fee_bp)
+    with transaction.atomic():
+        withdrawal = Withdrawal.objects.create(
+            user=user, amount=amount, fee=fee, net=amount - fee, channel=channel, account=account.strip()[:120]
+        )
+        ledger.transfer(
+            kind="withdrawal_hold",
+            key=f"withdrawal:{withdrawal.pk}:hold",
+            reference=f"withdrawal:{withdrawal.pk}",
+            source=ledger.user_account(user.pk, AccountKind.COMMISSION_AVAILABLE),
+            target=_payable(),
+            amount=amount,
+        )
+    return withdrawal
+
+
+def _pending_withdrawal(withdrawal_id: int) -> Withdrawal:
+    withdrawal = Withdrawal.objects.select_for_update().filter(pk=withdrawal_id).first()
+    if withdrawal is None:
+        raise NotFound()
+    if withdrawal.status != WithdrawalStatus.PENDING:
+        raise Conflict(_("提现申请已处理"), code="withdrawal_closed")
+    return withdrawal
+
+
+def approve_withdrawal(actor: User, withdrawal_id: int, reference: str = "") -> Withdrawal:
+    """Pay it out: to the wallet inside Jishi, or record the external transfer's reference."""
+    with transaction.atomic():
+        w = _pending_withdrawal(withdrawal_id)
+        if w.channel != WithdrawalChannel.WALLET and not reference.strip():
+            raise InvalidInput(_("请填写打款凭证号"), code="reference_required", fields={"reference": ["required"]})
+        if w.channel == WithdrawalChannel.WALLET:
+            target = ledger.user_account(w.user_id, AccountKind.WALLET)
+        else:
+            target = ledger.platform_account(AccountKind.PLATFORM_CASH, f"payout:{w.channel}")
+        legs = [(_payable(), -w.amount), (target, w.net)]
+        if w.fee:
+            legs.append((ledger.platform_account(AccountKind.PLATFORM_REVENUE, "withdrawal_fee"), w.fee))
+        ledger.post(
+            kind="withdrawal_payout", key=f"withdrawal:{w.pk}:payout", legs=legs, reference=f"withdrawal:{w.pk}"
+        )
+        now = timezone.now()
+        Withdrawal.objects.filter(pk=w.pk).update(
+            status=WithdrawalStatus.PAID, reference=reference.strip()[:64], reviewed_by=actor, reviewed_at=now
+        )
+        audit.record(
+            actor, "withdrawal.approve", f"withdrawal:{w.pk}", amount=w.amount, channel=w.channel, reference=reference
+        )
+        w.refresh_from_db()
+    return w
+
+
+def reject_withdrawal(actor: User, withdrawal_id: int, reason: str) -> Withdrawal:
+    with transaction.atomic():
+        w = _pending_withdrawal(withdrawal_id)
+        ledger.transfer(
+            kind="withdrawal_return",
+            key=f"withdrawal:{w.pk}:return",
+            reference=f"withdrawal:{w.pk}",
+            source=_payable(),
+            target=ledger.user_account(w.user_id, AccountKind.COMMISSION_AVAILABLE),
+            amount=w.amount,
+        )
+        Withdrawal.objects.filter(pk=w.pk).update(
+            status=WithdrawalStatus.REJECTED,
+            reject_reason=reason[:200],
+            reviewed_by=actor,
+            reviewed_at=timezone.now(),
+        )
+        audit.record(actor, "withdrawal.reject", f"withdrawal:{w.pk}", amount=w.amount, reason=reason)
+        w.refresh_from_db()
+    return w
+
+
+def earned_total(user_id: int, source: str | None = None) -> int:
+    rows = Commission.objects.filter(beneficiary_id=user_id)
+    if source:
+        rows = rows.filter(source=source)
+    agg = rows.aggregate(a=Sum("amount"), r=Sum("reversed_amount"))
+    return int((agg["a"] or 0) - (agg["r"] or 0))
+
+
+def leaderboard(source: str, since: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    rows = Commission.objects.filter(source=source)
+    if since:
+        rows = rows.filter(created_at__gte=since)
+    top = (
+        rows.values("beneficiary_id", "beneficiary__nickname", "beneficiary__phone")
+        .annotate(earned=Sum("amount") - Sum("reversed_amount"), base=Sum("base_amount", filter=Q(level=1)))
+        .order_by("-earned")[:limit]
+    )
+    return [
+        {
+            "user_id": r["beneficiary_id"],
+            "nickname": r["beneficiary__nickname"],
+            "phone": mask_phone(r["beneficiary__phone"] or ""),
+            "earned": int(r["earned"] or 0),
+            "sales": int(r["base"] or 0),
+        }
+        for r in top
+    ]
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else phone
