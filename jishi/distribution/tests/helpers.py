@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from jishi.core.events import deliver_pending
@@ -24,7 +25,7 @@ def promoter(s: Shopper) -> Promoter:
 def chain(n: int, wallet: int = 0) -> list[Shopper]:
     """n people, each (but the first) bound to the previous one's code; all but the last promote."""
     people = [shopper(wallet=wallet) for _ in range(n)]
-    for upper, lower in zip(people, people[1:], strict=False):
+    for upper, lower in itertools.pairwise(people):
         code = promoter(upper).code
         services.bind(lower.user, code)
     return people

@@ -345,7 +345,7 @@ def test_withdrawal_replay_with_idempotency_key_holds_once() -> None:
 
 def test_promoter_centre_shows_money_and_team_by_level() -> None:
     configure(levels=3)
-    a, b, c, d = chain(4, wallet=100_000)
+    a, _b, _c, d = chain(4, wallet=100_000)
     shopper_e = shopper()
     services.bind(shopper_e.user, promoter(a).code)
     buy(d, 10000)
