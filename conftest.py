@@ -20,6 +20,9 @@ def _fast_hasher_and_immediate_tasks(settings: Any) -> None:
     from huey.contrib.djhuey import HUEY
 
     HUEY.immediate = True
+    from jishi.core import local_cache
+
+    local_cache.clear_all()  # a cached rules row must not leak from one test's database into the next
 
 
 class Api:

@@ -37,6 +37,7 @@ ALLOWED_HOSTS = [h for h in env("JISHI_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("JISHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
+    "jishi.core",  # first: its admin templates (language switch, console pages) override Django's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -44,7 +45,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
-    "jishi.core",
     "jishi.accounts",
     "jishi.catalog",
     "jishi.inventory",

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 
 from jishi.api import api
 from jishi.core import views as core_views
 
-admin.site.site_header = "集市 Jishi 运营后台"
-admin.site.site_title = "集市 Jishi"
-admin.site.index_title = "运营后台"
+admin.site.site_header = _("集市 Jishi 运营后台")
+admin.site.site_title = _("集市 Jishi")
+admin.site.index_title = _("运营后台")
 
 urlpatterns = [
     path("healthz", core_views.healthz),

@@ -59,11 +59,8 @@ def grant(
         return []
     with transaction.atomic():
         legs: list[tuple[Account, int]] = [(_expense(), -sum(s.amount for s in shares))]
-        frozen: dict[int, Account] = {}
-        for share in shares:
-            if share.beneficiary_id not in frozen:
-                frozen[share.beneficiary_id] = ledger.user_account(share.beneficiary_id, AccountKind.COMMISSION_FROZEN)
-            legs.append((frozen[share.beneficiary_id], share.amount))
+        frozen = ledger.user_accounts((s.beneficiary_id for s in shares), AccountKind.COMMISSION_FROZEN)
+        legs.extend((frozen[s.beneficiary_id], s.amount) for s in shares)
         posting = ledger.post(
             kind="commission_grant",
             key=f"commission:grant:{source}:{order_id}",

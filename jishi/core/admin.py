@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from . import ledger
 from .models import Account, AuditLog, Entry, OutboxEvent, Transaction
 
 
@@ -24,7 +25,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ("key", "owner", "kind", "unit", "balance")
+    list_display = ("key", "owner", "kind", "unit", "current_balance")
+
+    @admin.display(description=_("余额"))
+    def current_balance(self, obj: Account) -> int:
+        return ledger.balance(obj)
+
     list_filter = ("kind", "unit")
     search_fields = ("key", "owner__phone", "owner__username")
 

@@ -45,6 +45,9 @@ class Account(models.Model):
     unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.FEN)
     balance = models.BigIntegerField(default=0)
     allow_negative = models.BooleanField(default=False)
+    # Platform accounts take a posting from nearly every order: keeping a running balance on
+    # their row would serialise all checkouts on one lock, so theirs is summed from entries.
+    track_balance = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,7 @@ this module decides who earns what on an order line.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from jishi.accounts.models import Role, User
 from jishi.accounts.services import grant_role
 from jishi.commission import services as commission
 from jishi.commission.models import CommissionSource, Withdrawal
-from jishi.core import audit
+from jishi.core import audit, local_cache
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.money import BP_DENOMINATOR, split_by_rates
 from jishi.orders.models import Order, OrderStatus
@@ -47,14 +48,30 @@ PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED, O
 # --- rules --------------------------------------------------------------------------
 
 
-def get_settings() -> DistributionSettings:
+_cached: tuple[float, DistributionSettings] | None = None
+SETTINGS_TTL_SECONDS = 5.0  # other processes see an operator's change within seconds
+
+
+def get_settings(*, fresh: bool = False) -> DistributionSettings:
+    """The rules, read at most every few seconds per process (every paid order asks)."""
+    global _cached
+    now = time.monotonic()
+    if not fresh and _cached and now - _cached[0] < SETTINGS_TTL_SECONDS:
+        return _cached[1]
     row, _created = DistributionSettings.objects.get_or_create(pk=1, defaults={"rates_bp": DEFAULT_RATES_BP})
+    _cached = (now, row)
     return row
+
+
+@local_cache.register
+def forget_settings() -> None:
+    global _cached
+    _cached = None
 
 
 def update_settings(actor: User | None, data: dict[str, Any]) -> DistributionSettings:
     """Validate and save the rules; a fourth level or rates above 100% are refused."""
-    row = get_settings()
+    row = get_settings(fresh=True)
     merged = {**settings_dict(row), **{k: v for k, v in data.items() if v is not None}}
     levels = int(merged["levels"])
     rates = [int(r) for r in merged["rates_bp"]]
@@ -78,6 +95,7 @@ def update_settings(actor: User | None, data: dict[str, Any]) -> DistributionSet
         setattr(row, name, value)
     row.rates_bp = rates[:MAX_LEVELS]
     row.save()
+    forget_settings()
     audit.record(actor, "distribution.settings", "distribution:settings", **settings_dict(row))
     return row
 
@@ -277,20 +295,27 @@ def current_promoter_user_id(buyer_id: int, now: datetime | None = None) -> int 
 
 
 def upline(buyer_id: int, rules: DistributionSettings, now: datetime | None = None) -> list[Promoter | None]:
-    """Who earns at each level for ``buyer_id`` (None where nobody active does)."""
+    """Who earns at each level for ``buyer_id`` (None where nobody active does).
+
+    One query walks up to three bindings (buyer → promoter → their promoter → ...)."""
     now = now or timezone.now()
     chain_users: list[int] = []
-    if rules.self_purchase:
-        own = Promoter.objects.filter(user_id=buyer_id, status=PromoterStatus.ACTIVE).exists()
-        if own:
-            chain_users.append(buyer_id)
-    current = buyer_id
-    while len(chain_users) < rules.levels:
-        parent = current_promoter_user_id(current, now)
-        if parent is None or parent in chain_users:
-            break
-        chain_users.append(parent)
-        current = parent
+    if rules.self_purchase and Promoter.objects.filter(user_id=buyer_id, status=PromoterStatus.ACTIVE).exists():
+        chain_users.append(buyer_id)
+    hops = ["promoter", "promoter__binding__promoter", "promoter__binding__promoter__binding__promoter"]
+    row = (
+        Binding.objects.filter(buyer_id=buyer_id)
+        .values(*(f"{h}_id" for h in hops), "expires_at", *(f"{h[: -len('promoter')]}expires_at" for h in hops[1:]))
+        .first()
+    )
+    if row:
+        expiries = [row["expires_at"], *(row[f"{h[: -len('promoter')]}expires_at"] for h in hops[1:])]
+        for hop, expires in zip(hops, expiries, strict=True):
+            user_id = row[f"{hop}_id"]
+            if user_id is None or (expires is not None and expires <= now) or user_id in chain_users:
+                break
+            chain_users.append(user_id)
+    chain_users = chain_users[: rules.levels]
     promoters = {p.user_id: p for p in Promoter.objects.select_related("level").filter(user_id__in=chain_users)}
     return [
         promoters[u] if u in promoters and promoters[u].status == PromoterStatus.ACTIVE else None for u in chain_users

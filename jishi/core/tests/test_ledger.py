@@ -31,7 +31,7 @@ def test_balanced_posting_moves_balances() -> None:
     user = UserFactory()
     fund(user.pk, 5000)
     assert ledger.balance_of(user.pk, AccountKind.WALLET) == 5000
-    assert Account.objects.get(key="platform:platform_topup").balance == -5000
+    assert ledger.balance("platform:platform_topup") == -5000
     assert ledger.check_ledger() == []
 
 

@@ -11,7 +11,7 @@ from jishi.commission import services as commission
 from jishi.commission.models import Commission, CommissionStatus
 from jishi.core import ledger
 from jishi.core.events import deliver_pending
-from jishi.core.models import Account, AccountKind
+from jishi.core.models import AccountKind
 from jishi.orders import services as orders
 from jishi.testing.factories import OperatorFactory
 
@@ -35,7 +35,7 @@ def test_three_levels_freeze_unfreeze_and_proportional_refund() -> None:
     order = buy(d, 19900)
     assert order.paid_amount == 19900 + 1000  # ¥10 shipping earns nothing
     assert (frozen(c), frozen(b), frozen(a)) == (1990, 995, 398)
-    assert Account.objects.get(key="platform:platform_expense:commission").balance == -3383
+    assert ledger.balance("platform:platform_expense:commission") == -3383
 
     orders.ship_order(OperatorFactory(), order.pk, "SF", "SF1")
     orders.confirm_receipt(d.user, order.pk)
@@ -57,7 +57,7 @@ def test_three_levels_freeze_unfreeze_and_proportional_refund() -> None:
     assert reversed_a == 199
     # the total reversed is exactly the proportional share of ¥33.83 (¥16.915 → ¥16.92, half up)
     assert reversed_a + reversed_b + reversed_c == 1692
-    assert Account.objects.get(key="platform:platform_expense:commission").balance == -(3383 - 1692)
+    assert ledger.balance("platform:platform_expense:commission") == -(3383 - 1692)
     assert sum(Commission.objects.values_list("reversed_amount", flat=True)) == 1692
     assert set(Commission.objects.values_list("status", flat=True)) == {CommissionStatus.AVAILABLE}
     assert ledger.check_ledger() == []

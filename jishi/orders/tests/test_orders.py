@@ -268,7 +268,10 @@ def test_place_order_with_three_lines_stays_under_twenty_queries() -> None:
         response = api.post("orders", {"address_id": s.address.pk})
     assert response.status_code == 201
     print("\nplace-order queries:", len(queries))
-    assert len(queries) <= 14, [q["sql"] for q in queries]
+    # Target: at most 20 in production. Today: token, cart, SKUs, address, member level, coupons,
+    # location, 3 stock updates, stock journal, order, lines, cart cleanup = 14, plus the
+    # SAVEPOINT/RELEASE pair that the test's own transaction turns BEGIN/COMMIT into.
+    assert len(queries) <= 16, "\n".join(q["sql"][:100] for q in queries)
 
 
 def test_order_detail_and_list() -> None:

@@ -27,8 +27,7 @@ def wallet(user: Any) -> int:
 
 
 def platform(kind: str, name: str = "") -> int:
-    key = f"platform:{kind}" + (f":{name}" if name else "")
-    return Account.objects.filter(key=key).values_list("balance", flat=True).first() or 0
+    return ledger.balance(f"platform:{kind}" + (f":{name}" if name else ""))
 
 
 def new_order(s: Any, *prices: int, stock: int = 10) -> Order:

@@ -1,0 +1,91 @@
+"""Ops console for commission records and withdrawal review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from jishi.core.errors import DomainError
+
+from . import services
+from .models import Commission, Withdrawal, WithdrawalStatus
+
+
+@admin.register(Commission)
+class CommissionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "source",
+        "beneficiary",
+        "order_number",
+        "level",
+        "base_amount",
+        "amount",
+        "reversed_amount",
+        "status",
+        "created_at",
+        "unfreeze_at",
+    )
+    list_filter = ("source", "status", "level")
+    search_fields = ("order_number", "beneficiary__phone")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "amount", "fee", "net", "channel", "account", "status", "created_at", "reference")
+    list_filter = ("status", "channel")
+    search_fields = ("user__phone", "reference")
+    readonly_fields = (
+        "user",
+        "amount",
+        "fee",
+        "net",
+        "channel",
+        "account",
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+        "created_at",
+        "reject_reason",
+    )
+    fields = (*readonly_fields, "reference")
+    actions = ["approve_to_wallet", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Withdrawal, form: Any, change: bool) -> None:
+        """Saving a pending external withdrawal with a reference pays it out."""
+        if obj.status != WithdrawalStatus.PENDING:
+            return
+        try:
+            services.approve_withdrawal(request.user, obj.pk, obj.reference)  # type: ignore[arg-type]
+            self.message_user(request, _("已打款"), messages.SUCCESS)
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+
+    @admin.action(description=_("通过（打款到余额）"))
+    def approve_to_wallet(self, request: HttpRequest, queryset: Any) -> None:
+        for w in queryset.filter(status=WithdrawalStatus.PENDING):
+            try:
+                services.approve_withdrawal(request.user, w.pk, "")  # type: ignore[arg-type]
+            except DomainError as exc:
+                self.message_user(request, f"#{w.pk}: {exc.message}", messages.WARNING)
+
+    @admin.action(description=_("拒绝并退回佣金"))
+    def reject(self, request: HttpRequest, queryset: Any) -> None:
+        for w in queryset.filter(status=WithdrawalStatus.PENDING):
+            services.reject_withdrawal(request.user, w.pk, str(_("运营拒绝")))  # type: ignore[arg-type]
