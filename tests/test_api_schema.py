@@ -61,3 +61,27 @@ def test_api_conforms_to_its_schema(case: Any, admin_token: str) -> None:
     if case.path == "/api/v1/auth/logout":
         return  # revoking the shared token would turn every later case into a 401
     case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS)
+
+
+def test_schema_names_are_unique_across_apps() -> None:
+    """OpenAPI components are keyed by class name: two apps' ``MeOut`` would silently merge."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import jishi
+    from ninja import Schema
+
+    seen: dict[str, str] = {}
+    clashes = []
+    for info in pkgutil.iter_modules(jishi.__path__):
+        try:
+            module = importlib.import_module(f"jishi.{info.name}.api")
+        except ModuleNotFoundError:
+            continue
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Schema) and obj.__module__ == module.__name__:
+                if name in seen and seen[name] != module.__name__:
+                    clashes.append(f"{name}: {seen[name]} and {module.__name__}")
+                seen[name] = module.__name__
+    assert clashes == []

@@ -84,7 +84,7 @@ def logout(request: HttpRequest) -> Any:
     return {"ok": True}
 
 
-class MeOut(Schema):
+class ProfileOut(Schema):
     id: int
     phone: str | None
     username: str
@@ -92,7 +92,7 @@ class MeOut(Schema):
     roles: list[str]
 
 
-@me_router.get("/me", response=responses(MeOut))
+@me_router.get("/me", response=responses(ProfileOut))
 def me(request: HttpRequest) -> Any:
     user = current_user(request)
     return {
@@ -159,7 +159,7 @@ class RoleIn(Schema):
     role: Role
 
 
-@admin_router.post("/users/{user_id}/roles", response=responses(MeOut))
+@admin_router.post("/users/{user_id}/roles", response=responses(ProfileOut))
 def grant_role(request: HttpRequest, user_id: ObjectId, payload: RoleIn) -> Any:
     from jishi.core.errors import NotFound
 

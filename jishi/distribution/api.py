@@ -276,23 +276,27 @@ class ReviewIn(Schema):
     note: str = Field("", max_length=200)
 
 
-@admin_router.post("/distribution/promoters/{promoter_id}/{action}", response=responses(AdminPromoterOut))
-def review_promoter(
-    request: HttpRequest,
-    promoter_id: ObjectId,
-    action: Literal["approve", "reject", "freeze", "unfreeze"],
-    payload: ReviewIn | None = None,
-) -> Any:
-    note = payload.note if payload else ""
-    return promoter_body(services.review(current_user(request), promoter_id, action, note))
+def _review_endpoint(action: str) -> None:
+    def review_promoter(request: HttpRequest, promoter_id: ObjectId, payload: ReviewIn | None = None) -> Any:
+        note = payload.note if payload else ""
+        return promoter_body(services.review(current_user(request), promoter_id, action, note))
+
+    review_promoter.__name__ = f"{action}_promoter"
+    admin_router.post(f"/distribution/promoters/{{promoter_id}}/{action}", response=responses(AdminPromoterOut))(
+        review_promoter
+    )
 
 
-class LevelIn(Schema):
+for _action in ("approve", "reject", "freeze", "unfreeze"):
+    _review_endpoint(_action)
+
+
+class PromoterLevelIn(Schema):
     level_id: int | None = Field(None, ge=1, le=2**62)
 
 
 @admin_router.put("/distribution/promoters/{promoter_id}/level", response=responses(AdminPromoterOut))
-def set_promoter_level(request: HttpRequest, promoter_id: ObjectId, payload: LevelIn) -> Any:
+def set_promoter_level(request: HttpRequest, promoter_id: ObjectId, payload: PromoterLevelIn) -> Any:
     return promoter_body(services.set_level(current_user(request), promoter_id, payload.level_id))
 
 

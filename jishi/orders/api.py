@@ -385,13 +385,13 @@ class AfterSalePage(Schema):
     count: int
 
 
-class PageIn(Schema):
+class AfterSalePageIn(Schema):
     status: str | None = Field(None, max_length=16)
     limit: int | None = Field(None, ge=1, le=100)
     offset: int | None = Field(None, ge=0, le=10**6)
 
 
-def after_sale_page(rows: Any, filters: PageIn) -> dict[str, Any]:
+def after_sale_page(rows: Any, filters: AfterSalePageIn) -> dict[str, Any]:
     limit, offset = page_bounds(filters.limit, filters.offset)
     if filters.status:
         rows = rows.filter(status=filters.status)
@@ -400,7 +400,7 @@ def after_sale_page(rows: Any, filters: PageIn) -> dict[str, Any]:
 
 
 @router.get("/after-sales", response=responses(AfterSalePage))
-def my_after_sales(request: HttpRequest, filters: Query[PageIn]) -> Any:
+def my_after_sales(request: HttpRequest, filters: Query[AfterSalePageIn]) -> Any:
     return after_sale_page(AfterSale.objects.filter(user=current_user(request)), filters)
 
 
@@ -448,7 +448,7 @@ def admin_ship(request: HttpRequest, order_id: ObjectId, payload: ShipIn) -> Any
 
 
 @admin_router.get("/after-sales", response=responses(AfterSalePage))
-def admin_after_sales(request: HttpRequest, filters: Query[PageIn]) -> Any:
+def admin_after_sales(request: HttpRequest, filters: Query[AfterSalePageIn]) -> Any:
     return after_sale_page(AfterSale.objects.all(), filters)
 
 

@@ -444,6 +444,23 @@ def _refundable_now(line: OrderLine, quantity: int) -> int:
     return line.paid_amount * (line.refunded_quantity + quantity) // line.quantity - line.refunded_amount
 
 
+def refundable_room(order: Order, order_lines: dict[int, OrderLine], wanted: dict[int, int]) -> tuple[list[int], int]:
+    """What a case over ``wanted`` ({line_id: quantity}) may refund: per line, and shipping,
+    which comes back only when everything left is refunded before shipping."""
+    goods = [_refundable_now(order_lines[i], q) for i, q in wanted.items() if i in order_lines and q > 0]
+    everything = all(wanted.get(line.pk, 0) == line.quantity - line.refunded_quantity for line in order_lines.values())
+    shipping = 0
+    if everything and order.status == OrderStatus.PAID:
+        refunded_shipping = order.refunded_amount - sum(line.refunded_amount for line in order_lines.values())
+        shipping = order.shipping_fee - refunded_shipping
+    return goods, shipping
+
+
+def max_refundable(order: Order, wanted: dict[int, int]) -> int:
+    goods, shipping = refundable_room(order, {line.pk: line for line in order.lines.all()}, wanted)
+    return sum(goods) + shipping
+
+
 def request_after_sale(
     user: User,
     order_id: int,
@@ -480,14 +497,7 @@ def request_after_sale(
         wanted[line_id] = quantity
     if not wanted:
         raise InvalidInput(code="empty_after_sale", fields={"lines": [str(_("不能为空"))]})
-    goods_room = [_refundable_now(order_lines[i], q) for i, q in wanted.items()]
-    all_remaining = all(
-        wanted.get(line.pk, 0) == line.quantity - line.refunded_quantity for line in order_lines.values()
-    )
-    shipping_room = 0
-    if all_remaining and order.status == OrderStatus.PAID:
-        refunded_shipping = order.refunded_amount - sum(line.refunded_amount for line in order_lines.values())
-        shipping_room = order.shipping_fee - refunded_shipping
+    goods_room, shipping_room = refundable_room(order, order_lines, wanted)
     if not 0 < amount <= sum(goods_room) + shipping_room:
         raise InvalidInput(
             _("退款金额须大于 0 且不超过 %(max)s 分") % {"max": sum(goods_room) + shipping_room},

@@ -23,7 +23,20 @@ SHELL_ASSETS = (
 )
 
 # Pages under these prefixes hold one person's data or are not pages at all: never cached.
-UNCACHED_PREFIXES = ("/api/", "/console/", "/me/", "/login/", "/logout/", "/cart/", "/i18n/")
+UNCACHED_PREFIXES = (
+    "/api/",
+    "/console/",
+    "/me/",
+    "/login/",
+    "/logout/",
+    "/cart/",
+    "/checkout/",
+    "/orders/",
+    "/after-sales/",
+    "/pay/",
+    "/addresses/",
+    "/i18n/",
+)
 
 
 def shell_urls() -> list[str]:

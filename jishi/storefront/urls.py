@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import buying, mine, views
 
 app_name = "storefront"
 urlpatterns = [
@@ -14,6 +14,25 @@ urlpatterns = [
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
     path("me/", views.me, name="me"),
+    # buying
+    path("cart/", buying.cart, name="cart"),
+    path("cart/add/", buying.cart_add, name="cart_add"),
+    path("cart/<int:sku_id>/", buying.cart_line, name="cart_line"),
+    path("checkout/", buying.checkout, name="checkout"),
+    path("checkout/address/", buying.checkout_address, name="checkout_address"),
+    path("orders/<int:order_id>/pay/", buying.pay, name="pay"),
+    path("pay/sandbox/<str:payment_no>/", buying.sandbox_cashier, name="sandbox_cashier"),
+    path("pay/sandbox/<str:payment_no>/status/", buying.sandbox_status, name="sandbox_status"),
+    # the buyer's own
+    path("orders/", mine.order_list, name="orders"),
+    path("orders/<int:order_id>/", mine.order_detail, name="order"),
+    path("orders/<int:order_id>/cancel/", mine.order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/confirm/", mine.order_confirm, name="order_confirm"),
+    path("orders/<int:order_id>/after-sales/", mine.after_sale_new, name="after_sale_new"),
+    path("after-sales/<int:case_id>/cancel/", mine.after_sale_cancel, name="after_sale_cancel"),
+    path("addresses/", mine.addresses, name="addresses"),
+    path("addresses/<int:address_id>/default/", mine.address_default, name="address_default"),
+    path("addresses/<int:address_id>/delete/", mine.address_delete, name="address_delete"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="sw"),
 ]

@@ -1,4 +1,7 @@
-"""Storefront pages: browse, search, product detail, login/logout, "me", and the PWA files."""
+"""Storefront pages: browse, search, product detail, login/logout, "me", and the PWA files.
+
+Buying lives in ``buying.py`` and the buyer's own orders and addresses in ``mine.py``.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +22,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jishi.accounts import services as accounts
 from jishi.accounts.api import client_ip
 from jishi.core.errors import DomainError
+from jishi.payments import services as payments
 
 from . import pwa, queries
 from .forms import PasswordLoginForm, SmsCodeForm, SmsLoginForm, add_domain_error
+from .pages import buyer, is_htmx
 
 SMS_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _grid_response(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
     """A full page, or just the next cards when HTMX asks for "load more"."""
-    if _is_htmx(request):
+    if is_htmx(request):
         response = render(request, "storefront/partials/grid_more.html", context)
     else:
         response = render(request, template, context, status=status)
@@ -127,7 +128,7 @@ def login(request: HttpRequest) -> HttpResponse:
             status = exc.status
         else:
             status = 200 if notice else 400
-        if _is_htmx(request) and action == "send_code":
+        if is_htmx(request) and action == "send_code":
             # htmx swaps 2xx only: the refusal travels as a 200 fragment.
             return render(
                 request,
@@ -153,7 +154,14 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
-    return render(request, "storefront/me.html", {"tab": "me"})
+    """Who is signed in, with order badges, wallet balance and links to orders and addresses."""
+    context: dict[str, Any] = {"tab": "me"}
+    if request.user.is_authenticated:
+        user = buyer(request)
+        counts = queries.order_counts(user)
+        context["order_tabs"] = [(key, label, counts[key]) for key, label, _statuses in queries.ORDER_TABS if key]
+        context["balance"] = payments.wallet(user, limit=0)["balance"]
+    return render(request, "storefront/me.html", context)
 
 
 @require_GET

@@ -1,16 +1,18 @@
-"""Shop data for the storefront tests: a small tea shop with a category tree."""
+"""Shop data for the storefront tests: a small tea shop with a category tree, and buyers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 
 from jishi.catalog import search
 from jishi.catalog import services as catalog
-from jishi.catalog.models import Category, Product, ProductStatus
+from jishi.catalog.models import Category, Product, ProductStatus, Sku
 from jishi.inventory import services as inventory
 from jishi.testing.factories import CategoryFactory, ProductFactory, SkuFactory
+from jishi.testing.shop import Shopper, shopper
 
 
 @dataclass
@@ -58,3 +60,25 @@ def shop(db: None) -> Shop:
     draft = indexed(ProductFactory(category=tea, name="未上架白茶", status=ProductStatus.DRAFT))
     SkuFactory(product=draft, stock=5)
     return Shop(tea, green_tea, fruit, longjing, pu_erh, apple, draft)
+
+
+@pytest.fixture
+def me(db: None) -> Shopper:
+    """A signed-up buyer with a default address and an empty wallet."""
+    return shopper()
+
+
+@pytest.fixture
+def me_client(client: Client, me: Shopper) -> Client:
+    client.force_login(me.user)
+    return client
+
+
+@pytest.fixture
+def other(db: None) -> Shopper:
+    return shopper()
+
+
+def sku_of(product: Product, price: int | None = None) -> Sku:
+    skus = product.skus.order_by("price")
+    return skus.get(price=price) if price is not None else skus.first()  # type: ignore[return-value]

@@ -1,4 +1,5 @@
-"""The storefront in headless Chromium against a live server: search, open a product, PWA files."""
+"""The storefront in headless Chromium against a live server: search, products, PWA files, and a
+whole purchase (cart → checkout → sandbox cashier → paid order)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,17 @@ from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 
 from jishi.catalog import search
 from jishi.catalog import services as catalog
-from jishi.testing.factories import CategoryFactory, ProductFactory, SkuFactory
+from jishi.core import ledger
+from jishi.orders.models import Order, OrderStatus
+from jishi.payments.models import Payment, PaymentStatus
+from jishi.testing.factories import (
+    DEFAULT_PASSWORD,
+    AddressFactory,
+    CategoryFactory,
+    ProductFactory,
+    SkuFactory,
+    UserFactory,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
@@ -92,7 +103,7 @@ def tea_shop(db: Any) -> dict[str, Any]:
         catalog.add_image(product.pk, product_photo(colour))
     for product in [longjing, *others]:
         search.reindex(product)
-    return {"longjing": longjing}
+    return {"longjing": longjing, "apple": others[1]}
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -169,3 +180,60 @@ def test_load_more_appends_cards_with_htmx(
     expect(page.locator("a.card")).to_have_count(4)
     expect(page.locator("#more")).to_contain_text("没有更多了")
     assert page.url == f"{live_server.url}/"
+
+
+def test_buy_two_products_and_pay_in_the_sandbox(live_server: Any, page: Page, tea_shop: dict[str, Any]) -> None:
+    buyer = UserFactory(phone="13912340000", username="13912340000")
+    AddressFactory(user=buyer)
+    longjing, apple = tea_shop["longjing"], tea_shop["apple"]
+
+    # Log in with phone + password.
+    page.goto(f"{live_server.url}/login/?next=/me/")
+    page.fill("input[name=phone]", buyer.phone)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[value=login]")
+    page.wait_for_url("**/me/")
+
+    # Two different products into the cart from their pages.
+    for product in (longjing, apple):
+        page.goto(f"{live_server.url}/p/{product.pk}/")
+        page.click("button.btn.cart")
+        page.wait_for_url(f"**/p/{product.pk}/")
+        expect(page.locator(".toast")).to_have_text("已加入购物车")
+
+    page.click(".actionbar a.mini[href='/cart/']")
+    page.wait_for_url("**/cart/")
+    expect(page.locator(".cart-line")).to_have_count(2)
+    expect(page.locator("[data-total]")).to_have_text("¥167.90")  # 128.00 + 39.90
+    # The stepper changes the quantity in place (htmx), and the total follows.
+    page.locator(".cart-line", has_text="苹果").locator("button[name=set]", has_text="+").click()
+    expect(page.locator(".cart-line", has_text="苹果").locator("input[name=quantity]")).to_have_value("2")
+    expect(page.locator("[data-total]")).to_have_text("¥207.80")
+    screenshot(page, "sf2_cart.png")
+
+    page.click(".summarybar a.btn")
+    page.wait_for_url("**/checkout/")
+    expect(page.locator("input[name=address_id]")).to_be_checked()
+    expect(page.locator("[data-amount=payable]")).to_have_text("¥217.80")  # + ¥10.00 shipping
+    screenshot(page, "sf2_checkout.png")
+    page.click("button[form=checkout-form]")
+    page.wait_for_url("**/orders/*/pay/")
+
+    page.check("input[name=method][value=sandbox]")
+    page.click("button[form=pay-form]")
+    page.wait_for_url("**/pay/sandbox/*/")
+    expect(page.locator("[data-amount]")).to_have_text("¥217.80")
+    screenshot(page, "sf2_cashier.png")
+    page.click("button.cashier-pay")
+
+    page.wait_for_url("**/orders/*/")
+    expect(page.locator(".order-status")).to_have_text("待发货")
+    expect(page.locator("[data-method]")).to_have_text("沙箱支付")
+    screenshot(page, "sf2_order.png")
+
+    order = Order.objects.get(user=buyer)
+    assert (order.status, order.paid_amount, order.payment_method) == (OrderStatus.PAID, 21780, "sandbox")
+    assert sorted(line.quantity for line in order.lines.all()) == [1, 2]
+    assert Payment.objects.get(order=order).status == PaymentStatus.PAID
+    assert page.url == f"{live_server.url}/orders/{order.pk}/"
+    assert ledger.check_ledger() == []

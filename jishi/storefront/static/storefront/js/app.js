@@ -19,3 +19,43 @@
     if (stock && input.dataset.stock) stock.textContent = input.dataset.stock;
   });
 })();
+
+// Forms marked data-once send once: a second tap while the first is on its way does nothing
+// (no double orders); data-confirm asks first.
+(function () {
+  "use strict";
+
+  function submitButtons(form) {
+    return Array.prototype.filter.call(document.querySelectorAll("button[type=submit]"), function (b) {
+      return b.form === form;
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    if (!form.hasAttribute("data-once")) return;
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+    // Disabled after the event, so the pressed button's name/value still goes with the form.
+    window.setTimeout(function () {
+      submitButtons(form).forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+
+  // Back/forward cache: a restored page must be usable again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      delete form.dataset.sent;
+      submitButtons(form).forEach(function (b) { b.disabled = false; });
+    });
+  });
+})();
