@@ -14,12 +14,12 @@ from jishi.accounts.api import me_router as accounts_me_router
 from jishi.accounts.api import router as accounts_router
 from jishi.catalog.api import admin_router as catalog_admin_router
 from jishi.catalog.api import router as catalog_router
-from jishi.core.errors import DomainError, error_body
-from jishi.inventory.api import admin_router as inventory_admin_router
 from jishi.content.api import admin_router as content_admin_router
 from jishi.content.api import router as content_router
+from jishi.core.errors import DomainError, error_body
 from jishi.distribution.api import admin_router as distribution_admin_router
 from jishi.distribution.api import router as distribution_router
+from jishi.inventory.api import admin_router as inventory_admin_router
 from jishi.loyalty.api import admin_router as loyalty_admin_router
 from jishi.loyalty.api import router as loyalty_router
 from jishi.marketing.api import admin_router as marketing_admin_router

@@ -96,7 +96,8 @@ DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
     _db.setdefault("OPTIONS", {})
-    _db["CONN_HEALTH_CHECKS"] = True
+    # A health check costs a round trip per request; servers behind a pooler may turn it on.
+    _db["CONN_HEALTH_CHECKS"] = env_bool("JISHI_DB_HEALTH_CHECKS", False)
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -146,6 +147,7 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
+    "jishi.accounts.hashers.Argon2",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]

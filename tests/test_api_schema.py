@@ -69,8 +69,9 @@ def test_schema_names_are_unique_across_apps() -> None:
     import inspect
     import pkgutil
 
-    import jishi
     from ninja import Schema
+
+    import jishi
 
     seen: dict[str, str] = {}
     clashes = []

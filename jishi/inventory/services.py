@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
+from jishi.core import local_cache
 from jishi.core.errors import Conflict, InvalidInput
 
 from .models import Location, LocationKind, StockItem, StockMove
@@ -29,14 +30,26 @@ class OutOfStock(Conflict):
         self.sku_ids = sku_ids
 
 
+_default_location: Location | None = None
+
+
 def default_location() -> Location:
-    location = Location.objects.filter(is_default=True).first()
-    if location is None:
-        location, _created = Location.objects.get_or_create(
-            code="main",
-            defaults={"name": "总仓", "kind": LocationKind.WAREHOUSE, "is_default": True},
-        )
-    return location
+    """The main warehouse, read once per process (every order asks; it never changes)."""
+    global _default_location
+    if _default_location is None:
+        location = Location.objects.filter(is_default=True).first()
+        if location is None:
+            location, _created = Location.objects.get_or_create(
+                code="main", defaults={"name": "总仓", "kind": LocationKind.WAREHOUSE, "is_default": True}
+            )
+        _default_location = location
+    return _default_location
+
+
+@local_cache.register
+def forget_default_location() -> None:
+    global _default_location
+    _default_location = None
 
 
 def _merged(lines: Lines) -> list[tuple[int, int]]:

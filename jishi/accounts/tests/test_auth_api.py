@@ -141,5 +141,5 @@ def test_passwords_are_hashed_with_argon2_in_production() -> None:
 
     from jishi import settings as jishi_settings
 
-    assert jishi_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    assert jishi_settings.PASSWORD_HASHERS[0] == "jishi.accounts.hashers.Argon2"
     assert django_settings.AUTH_USER_MODEL == "accounts.User"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from conftest import Api
 from jishi.core import ledger
-from jishi.core.models import Account, AccountKind, AuditLog, OutboxEvent
+from jishi.core.models import AccountKind, AuditLog, OutboxEvent
 from jishi.orders import services as orders
 from jishi.orders.models import Order, OrderStatus
 from jishi.payments import services
