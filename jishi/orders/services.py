@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -75,19 +75,28 @@ def cart_lines(user: User) -> list[CartLine]:
     return list(CartLine.objects.filter(user=user).select_related("sku__product"))
 
 
-def add_to_cart(user: User, sku_id: int, quantity: int) -> CartLine:
+def add_to_cart(user: User, sku_id: int, quantity: int) -> int:
+    """Add ``quantity`` of a SKU (merging with what is there); returns the line's new quantity.
+
+    One upsert, so two taps on "add" from two devices add up instead of racing."""
     _check_quantity(quantity)
     _sellable_sku(sku_id)
+    q = connection.ops.quote_name
+    table = q(CartLine._meta.db_table)
     with transaction.atomic():
-        line, created = CartLine.objects.get_or_create(user=user, sku_id=sku_id, defaults={"quantity": quantity})
-        if not created:
-            total = line.quantity + quantity
-            _check_quantity(total)
-            CartLine.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity, selected=True)
-            line.refresh_from_db()
-        elif CartLine.objects.filter(user=user).count() > setting("CART_MAX_LINES"):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (user_id, sku_id, quantity, selected, added_at) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, sku_id) DO UPDATE SET "
+                f"quantity = {table}.quantity + EXCLUDED.quantity, selected = EXCLUDED.selected "
+                "RETURNING quantity",
+                [user.pk, sku_id, quantity, True, timezone.now()],
+            )
+            (total,) = cursor.fetchone()
+        _check_quantity(total)  # raising here rolls the merge back
+        if total == quantity and CartLine.objects.filter(user=user).count() > setting("CART_MAX_LINES"):
             raise Conflict(_("购物车已满"), code="cart_full")
-    return line
+    return int(total)
 
 
 def update_cart_line(user: User, sku_id: int, quantity: int | None, selected: bool | None) -> CartLine:
