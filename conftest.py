@@ -23,6 +23,9 @@ def _fast_hasher_and_immediate_tasks(settings: Any) -> None:
     from jishi.core import local_cache
 
     local_cache.clear_all()  # a cached rules row must not leak from one test's database into the next
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 class Api:

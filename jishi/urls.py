@@ -22,5 +22,7 @@ urlpatterns = [
     path("console/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("loyalty/", include("jishi.storefront.loyalty_urls")),
+    path("content/", include("jishi.storefront.content_urls")),
     path("", include("jishi.storefront.urls")),
 ]

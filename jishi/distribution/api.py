@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
-from jishi.catalog.models import ProductStatus
 from jishi.catalog.services import get_product
 from jishi.commission import services as commission
 from jishi.commission.models import Commission, CommissionSource, Withdrawal, WithdrawalChannel
@@ -169,25 +168,18 @@ class PosterFilter(Schema):
 
 
 def poster_png(request: HttpRequest, product_id: int | None) -> bytes:
-    user = current_user(request)
-    promoter = Promoter.objects.filter(user=user, status="active").first()
+    promoter = Promoter.objects.filter(user=current_user(request), status="active").first()
     if promoter is None:
         raise NotFound(code="not_promoter")
-    title, price, image, path = "集市 Jishi", None, None, "/"
-    if product_id:
-        product = get_product(product_id, published_only=True)
-        first = product.images.order_by("sort", "id").first()
-        title, price = product.name, product.price
-        image = first.image.path if first else None
-        path = f"/p/{product.pk}/"
-        assert product.status == ProductStatus.PUBLISHED
+    product = get_product(product_id, published_only=True) if product_id else None
+    path = f"/p/{product.pk}/" if product else "/"
     share_url = request.build_absolute_uri(f"{path}?ref={promoter.code}")
-    return poster.render_poster(title=title, price=price, image_path=image, code=promoter.code, share_url=share_url)
+    return poster.promoter_poster(promoter.code, product, share_url)
 
 
 @router.get(
     "/distribution/poster",
-    response={200: None, **responses(None)},
+    response=responses(None),
     openapi_extra={"responses": {200: {"description": "PNG poster", "content": {"image/png": {}}}}},
 )
 def share_poster(request: HttpRequest, filters: Query[PosterFilter]) -> HttpResponse:

@@ -20,7 +20,7 @@ from jishi.orders.models import Order
 from jishi.payments.services import pay_with_wallet
 
 from . import services
-from .models import Binding
+from .models import Binding, Promoter
 
 MARKER = "demo_distribution"
 # phone suffix → who they bind to (001 heads the chain: 001 ← 002 ← 003 ← 004; 005, 006 under 001)
@@ -37,12 +37,12 @@ def seed_promoters(progress: Progress) -> int:
     people = _by_suffix()
     created = 0
     for suffix in ("01", "02", "03"):
-        if not hasattr(people[suffix], "promoter"):
+        if not Promoter.objects.filter(user=people[suffix]).exists():
             created += 1
         services.apply(people[suffix])
     for done, (lower, upper) in enumerate(CHAIN.items(), 1):
         if not Binding.objects.filter(buyer=people[lower]).exists():
-            services.bind(people[lower], people[upper].promoter.code)
+            services.bind(people[lower], Promoter.objects.get(user=people[upper]).code)
             created += 1
         progress.update(done, len(CHAIN))
     return created

@@ -10,6 +10,7 @@ from pathlib import Path
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
+from jishi.catalog.models import Product
 from jishi.core.money import format_yuan
 
 WIDTH, HEIGHT = 750, 1180
@@ -80,3 +81,17 @@ def render_poster(*, title: str, price: int | None, image_path: str | None, code
     out = io.BytesIO()
     canvas.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def promoter_poster(code: str, product: Product | None, share_url: str) -> bytes:
+    """A promoter's poster for ``product`` (or for the shop when None)."""
+    if product is None:
+        return render_poster(title="集市 Jishi", price=None, image_path=None, code=code, share_url=share_url)
+    first = product.images.order_by("sort", "id").first()
+    return render_poster(
+        title=product.name,
+        price=product.price,
+        image_path=first.image.path if first else None,
+        code=code,
+        share_url=share_url,
+    )

@@ -8,7 +8,7 @@ events: ``order.paid``, ``order.completed``, ``order.closed`` and ``order.refund
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -385,10 +385,24 @@ def close_expired_orders(now: Any = None, limit: int = 500) -> int:
     return closed
 
 
+def release_fulfilment_hold(order_ids: Iterable[int | None]) -> int:
+    """A campaign that held its orders (a forming group) lets them go to fulfilment."""
+    released = 0
+    for order in Order.objects.filter(pk__in=list(order_ids)):
+        if order.meta.pop("fulfilment_hold", None) is not None:
+            Order.objects.filter(pk=order.pk).update(meta=order.meta)
+            released += 1
+    return released
+
+
 def ship_order(actor: User, order_id: int, carrier: str, tracking_number: str) -> Order:
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         raise NotFound()
+    if order.meta.get("fulfilment_hold"):
+        raise Conflict(
+            _("活动未成团，暂不能发货"), code="fulfilment_on_hold", fields={"meta": [order.meta["fulfilment_hold"]]}
+        )
     with transaction.atomic():
         _move(
             order,

@@ -39,6 +39,7 @@ from .forms import (
     form_error_message,
 )
 from .pages import buyer, is_htmx, problem
+from .promoter_views import REFERRAL_SESSION_KEY
 
 # --- add to cart ----------------------------------------------------------------------
 
@@ -183,7 +184,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _render_checkout(request, form)
     try:
         order = orders.place_order(
-            buyer(request), form.lines(), form.cleaned_data.get("address_id"), {}, form.cleaned_data.get("remark") or ""
+            buyer(request),
+            form.lines(),
+            form.cleaned_data.get("address_id"),
+            {"ref": request.session.get(REFERRAL_SESSION_KEY)},
+            form.cleaned_data.get("remark") or "",
         )
     except DomainError as exc:
         return _render_checkout(request, form, error=_describe_refusal(exc), status=exc.status)

@@ -1,6 +1,6 @@
 """Storefront routes: pages at the site root, plus the PWA manifest and service worker."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import buying, mine, views
 
@@ -33,6 +33,8 @@ urlpatterns = [
     path("addresses/", mine.addresses, name="addresses"),
     path("addresses/<int:address_id>/default/", mine.address_default, name="address_default"),
     path("addresses/<int:address_id>/delete/", mine.address_delete, name="address_delete"),
+    path("promoter/", include("jishi.storefront.promoter_urls")),
+    path("", include("jishi.storefront.marketing_urls")),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="sw"),
 ]

@@ -24,7 +24,7 @@ from jishi.accounts.api import client_ip
 from jishi.core.errors import DomainError
 from jishi.payments import services as payments
 
-from . import pwa, queries
+from . import promoter_views, pwa, queries
 from .forms import PasswordLoginForm, SmsCodeForm, SmsLoginForm, add_domain_error
 from .pages import buyer, is_htmx
 
@@ -43,6 +43,8 @@ def _grid_response(request: HttpRequest, template: str, context: dict[str, Any],
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if "ref" in request.GET:
+        promoter_views.capture_referral(request, request.GET["ref"])
     grid = queries.product_grid(number=queries.page_number(request.GET.get("page")))
     context = {"tab": "home", "categories": queries.top_categories(), "grid": grid}
     return _grid_response(request, "storefront/home.html", context)
@@ -76,6 +78,8 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def product(request: HttpRequest, product_id: int) -> HttpResponse:
+    if "ref" in request.GET:
+        promoter_views.capture_referral(request, request.GET["ref"])
     return render(request, "storefront/product.html", {"product": queries.product_detail(product_id)})
 
 
@@ -111,6 +115,7 @@ def login(request: HttpRequest) -> HttpResponse:
                         ip=ip,
                     )
                     auth_login(request, user)
+                    promoter_views.bind_session_referral(request)
                     return HttpResponseRedirect(_next_url(request))
             elif action == "send_code":
                 sms_form = SmsCodeForm(request.POST)
@@ -122,6 +127,7 @@ def login(request: HttpRequest) -> HttpResponse:
                 if sms_form.is_valid():
                     user = accounts.login_with_sms(sms_form.cleaned_data["phone"], sms_form.cleaned_data["code"], ip)
                     auth_login(request, user, backend=SMS_BACKEND)
+                    promoter_views.bind_session_referral(request)
                     return HttpResponseRedirect(_next_url(request))
         except DomainError as exc:
             add_domain_error(password_form if mode == "password" else sms_form, exc)

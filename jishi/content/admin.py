@@ -1,0 +1,241 @@
+"""Ops console for content: moderation queue, topics, banned words, reward rules and budgets, performance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from jishi.core.charts import bar_chart
+from jishi.core.errors import DomainError
+from jishi.core.money import format_yuan
+
+from . import services
+from .models import (
+    AttributedLine,
+    BannedWord,
+    Comment,
+    CommentStatus,
+    ContentSettings,
+    Post,
+    PostStatus,
+    RewardBudgetDay,
+    RewardGrant,
+    RewardRule,
+    Topic,
+)
+from .text import forget_words
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(label=_("原因"), required=False, max_length=200)
+
+
+def _run(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: Any, action: Any) -> None:
+    done = 0
+    for row in queryset:
+        try:
+            action(row)
+            done += 1
+        except DomainError as exc:
+            model_admin.message_user(request, f"{row}: {exc.message}", messages.WARNING)
+    if done:
+        model_admin.message_user(request, _("已处理 %(n)d 条") % {"n": done}, messages.SUCCESS)
+
+
+@admin.register(ContentSettings)
+class ContentSettingsAdmin(admin.ModelAdmin):
+    list_display = ("attribution_days", "commission_bp", "reward_threshold", "exclude_new_accounts")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not ContentSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.forget_settings()
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "title", "form", "author", "status", "flagged_words", "pinned", "featured",
+        "view_count", "like_count", "comment_count", "created_at",
+    )  # fmt: skip
+    list_filter = ("status", "form", "by_operator", "pinned", "featured")
+    search_fields = ("title", "author__phone", "author__nickname")
+    readonly_fields = (
+        "author", "by_operator", "body", "body_html", "scores", "status", "reject_reason", "flagged_words",
+        "like_count", "favourite_count", "comment_count", "share_count", "view_count", "published_at",
+    )  # fmt: skip
+    fields = ("title", "form", *readonly_fields, "tags")
+    action_form = ReasonActionForm
+    actions = ["approve", "reject", "take_down", "pin", "unpin", "feature", "unfeature"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # operators write posts in the storefront or API, where they are checked
+
+    def get_urls(self) -> list[Any]:
+        extra = [path("report/", self.admin_site.admin_view(self.report_view), name="content_report")]
+        return extra + super().get_urls()
+
+    @admin.action(description=_("通过审核"))
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        _run(self, request, queryset, lambda p: services.approve_post(request.user, p.pk))  # type: ignore[arg-type]
+
+    @admin.action(description=_("驳回（填写原因）"))
+    def reject(self, request: HttpRequest, queryset: Any) -> None:
+        reason = request.POST.get("reason", "")
+        _run(self, request, queryset, lambda p: services.reject_post(request.user, p.pk, reason))  # type: ignore[arg-type]
+
+    @admin.action(description=_("下架"))
+    def take_down(self, request: HttpRequest, queryset: Any) -> None:
+        reason = request.POST.get("reason", "")
+        _run(self, request, queryset, lambda p: services.take_down(request.user, p.pk, reason))  # type: ignore[arg-type]
+
+    @admin.action(description=_("置顶"))
+    def pin(self, request: HttpRequest, queryset: Any) -> None:
+        _run(self, request, queryset, lambda p: services.set_flags(request.user, p.pk, pinned=True))  # type: ignore[arg-type]
+
+    @admin.action(description=_("取消置顶"))
+    def unpin(self, request: HttpRequest, queryset: Any) -> None:
+        _run(self, request, queryset, lambda p: services.set_flags(request.user, p.pk, pinned=False))  # type: ignore[arg-type]
+
+    @admin.action(description=_("设为精选"))
+    def feature(self, request: HttpRequest, queryset: Any) -> None:
+        _run(self, request, queryset, lambda p: services.set_flags(request.user, p.pk, featured=True))  # type: ignore[arg-type]
+
+    @admin.action(description=_("取消精选"))
+    def unfeature(self, request: HttpRequest, queryset: Any) -> None:
+        _run(self, request, queryset, lambda p: services.set_flags(request.user, p.pk, featured=False))  # type: ignore[arg-type]
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        try:
+            days = max(1, min(int(request.GET.get("days", "30")), 3650))
+        except ValueError:
+            days = 30
+        rows = services.performance_report(days, 20)
+        for row in rows:
+            row["gmv_yuan"] = format_yuan(row["gmv"])
+        chart = bar_chart(
+            [(r["post"].title[:12], r["gmv"]) for r in rows], value_label="归因成交额", format_value=format_yuan
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "rows": rows,
+            "chart": chart,
+            "days": days,
+            "choices": [7, 30, 90, 365],
+            "title": _("内容表现"),
+        }
+        return TemplateResponse(request, "admin/content/report.html", context)
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("id", "post", "user", "body", "status", "flagged_words", "created_at")
+    list_filter = ("status",)
+    search_fields = ("body",)
+    readonly_fields = ("post", "user", "parent", "body", "status", "reject_reason", "flagged_words")
+    action_form = ReasonActionForm
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("通过审核"))
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        rows = queryset.filter(status=CommentStatus.PENDING)
+        _run(self, request, rows, lambda c: services.moderate_comment(request.user, c.pk, True))  # type: ignore[arg-type]
+
+    @admin.action(description=_("驳回（填写原因）"))
+    def reject(self, request: HttpRequest, queryset: Any) -> None:
+        reason = request.POST.get("reason", "")
+        _run(self, request, queryset, lambda c: services.moderate_comment(request.user, c.pk, False, reason))  # type: ignore[arg-type]
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ("title", "is_active", "sort", "created_at")
+    list_editable = ("is_active", "sort")
+    filter_horizontal = ("posts", "products")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "posts":
+            kwargs["queryset"] = Post.objects.filter(status=PostStatus.APPROVED)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(BannedWord)
+class BannedWordAdmin(admin.ModelAdmin):
+    list_display = ("word", "action", "is_active", "created_at")
+    list_editable = ("action", "is_active")
+    list_filter = ("action", "is_active")
+    search_fields = ("word",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        forget_words()
+
+
+@admin.register(RewardRule)
+class RewardRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "threshold", "red_packet", "points", "daily_budget", "daily_points_budget", "is_active")
+    list_editable = ("is_active",)
+
+
+@admin.register(RewardBudgetDay)
+class RewardBudgetDayAdmin(admin.ModelAdmin):
+    list_display = ("day", "rule", "spent", "spent_points", "grants")
+    list_filter = ("rule",)
+    readonly_fields = ("rule", "day", "spent", "spent_points", "grants")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(RewardGrant)
+class RewardGrantAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "rule", "post", "creator", "red_packet", "points", "interactions")
+    list_filter = ("rule",)
+    readonly_fields = ("rule", "post", "creator", "day", "red_packet", "points", "red_packet_id", "interactions")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AttributedLine)
+class AttributedLineAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "post",
+        "creator",
+        "order_id",
+        "product_id",
+        "paid_amount",
+        "refunded_amount",
+        "commission",
+    )
+    readonly_fields = (
+        "post",
+        "creator",
+        "buyer_id",
+        "order_id",
+        "line_id",
+        "product_id",
+        "quantity",
+        "paid_amount",
+        "refunded_amount",
+        "commission",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

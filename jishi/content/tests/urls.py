@@ -1,0 +1,11 @@
+"""The site's URLs plus the storefront content (and loyalty) pages, until jishi/storefront/urls.py includes them."""
+
+from django.urls import include, path
+
+from jishi.urls import urlpatterns as site_urlpatterns
+
+urlpatterns = [
+    path("content/", include("jishi.storefront.content_urls")),
+    path("loyalty/", include("jishi.storefront.loyalty_urls")),
+    *site_urlpatterns,
+]
