@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from jishi.commission.models import Commission
 from jishi.core import ledger
@@ -15,31 +13,15 @@ from jishi.core.models import AccountKind
 from jishi.distribution import services
 from jishi.orders import services as orders
 from jishi.payments.services import pay_with_wallet
+from jishi.testing.concurrency import errors, race
 from jishi.testing.factories import OperatorFactory
 from jishi.testing.shop import shopper, skus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def parallel(n: int, work: Any) -> list[Any]:
-    errors: list[Any] = []
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            work(i)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
+def parallel(n: int, work: Any) -> list[Exception]:
+    return errors(race(n, work))
 
 
 def test_team_orders_paid_and_refunded_in_parallel() -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from conftest import Api
 from jishi.core import ledger
@@ -16,31 +12,13 @@ from jishi.core.ledger import check_ledger
 from jishi.loyalty import points, red_packets
 from jishi.loyalty.models import MallItem, MallRedemption, RedPacket, RedPacketBudget
 from jishi.orders.models import Order
+from jishi.testing.concurrency import race
 from jishi.testing.factories import OperatorFactory, UserFactory
 from jishi.testing.shop import shopper, skus
 
 from .conftest import points_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(n: int, work: Callable[[int], Any]) -> list[Any]:
-    results: list[Any] = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_twenty_buyers_race_for_five_mall_items() -> None:

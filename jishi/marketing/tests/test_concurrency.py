@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from conftest import Api
@@ -27,35 +24,10 @@ from jishi.marketing.models import (
     GroupMember,
 )
 from jishi.orders.models import Order
+from jishi.testing.concurrency import race
 from jishi.testing.shop import shopper
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-# PostgreSQL allows 100 connections shared with the rest of the machine: at most this many at once.
-MAX_THREADS = 32
-
-
-def race(n: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(0..n-1)`` on up to MAX_THREADS threads released together by a barrier."""
-    results: list[Any] = [None] * n
-    threads_n = min(n, MAX_THREADS)
-    barrier = threading.Barrier(threads_n)
-
-    def run(first: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(first, n, threads_n):
-                results[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_two_hundred_buyers_claim_fifty_coupons() -> None:

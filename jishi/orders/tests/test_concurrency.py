@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from conftest import Api
 from jishi.core import ledger
@@ -16,28 +12,10 @@ from jishi.core.models import AccountKind
 from jishi.inventory.models import StockItem
 from jishi.orders.models import Order, OrderStatus
 from jishi.payments.models import Payment
+from jishi.testing.concurrency import race
 from jishi.testing.shop import shopper, skus
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(n: int, work: Callable[[int], Any]) -> list[Any]:
-    results: list[Any] = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_sixty_buyers_race_for_the_last_ten_units() -> None:

@@ -3,7 +3,6 @@ local fake gateway that checks our request signature and signs its answers like 
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -12,44 +11,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jishi.payments.providers.alipay import AlipayProvider
 from jishi.payments.providers.base import InvalidNotify, Notice, PaymentRequest, ProviderError
+from jishi.payments.tests.rsa_keys import private_pem, public_pem, rsa_key, rsa_sign, rsa_verify
 
 APP_ID = "2021004100000001"
-
-
-def _rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-def _public_pem(key: rsa.RSAPrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def _rsa2_sign(key: rsa.RSAPrivateKey, message: str) -> str:
-    return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def _rsa2_verify(key: rsa.RSAPrivateKey, message: str, signature: str) -> bool:
-    try:
-        key.public_key().verify(base64.b64decode(signature), message.encode(), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
 
 
 def _signing_string(fields: dict[str, str]) -> str:
@@ -64,17 +32,17 @@ def _request_signing_string(params: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def app_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
 def alipay_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
 def other_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 class FakeAlipayGateway:
@@ -96,11 +64,11 @@ class FakeAlipayGateway:
                     {
                         "params": params,
                         "biz_content": json.loads(params["biz_content"]),
-                        "signature_ok": _rsa2_verify(gateway.app_key, _request_signing_string(params), params["sign"]),
+                        "signature_ok": rsa_verify(gateway.app_key, _request_signing_string(params), params["sign"]),
                     }
                 )
                 inner = json.dumps(gateway.responses[method], ensure_ascii=False, separators=(",", ":"))
-                sign = _rsa2_sign(gateway.signing_key, inner)
+                sign = rsa_sign(gateway.signing_key, inner)
                 response_key = method.replace(".", "_") + "_response"
                 body = f'{{"{response_key}":{inner},"sign":"{sign}"}}'.encode()
                 self.send_response(200)
@@ -136,8 +104,8 @@ def make_provider(
     def make(**overrides: Any) -> AlipayProvider:
         kwargs: dict[str, Any] = {
             "app_id": APP_ID,
-            "app_private_key": _private_pem(app_key),
-            "alipay_public_key": _public_pem(alipay_key),
+            "app_private_key": private_pem(app_key),
+            "alipay_public_key": public_pem(alipay_key),
             "gateway": gateway.url,
             "timeout": 5,
         }
@@ -178,7 +146,7 @@ def _notify_fields(**overrides: str) -> dict[str, str]:
 
 
 def _signed_body(fields: dict[str, str], key: rsa.RSAPrivateKey) -> bytes:
-    signed = dict(fields, sign=_rsa2_sign(key, _signing_string(fields)))
+    signed = dict(fields, sign=rsa_sign(key, _signing_string(fields)))
     return urlencode(signed).encode()
 
 
@@ -325,7 +293,7 @@ def test_start_returns_signed_gateway_url(
     url = urlsplit(start.pay_url)
     assert f"{url.scheme}://{url.netloc}{url.path}" == gateway.url
     params = dict(parse_qsl(url.query))
-    assert _rsa2_verify(app_key, _request_signing_string(params), params["sign"])
+    assert rsa_verify(app_key, _request_signing_string(params), params["sign"])
     assert params["method"] == api_method
     assert params["app_id"] == APP_ID
     assert params["notify_url"] == req.notify_url

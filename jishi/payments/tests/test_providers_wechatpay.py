@@ -15,49 +15,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from jishi.payments.providers.base import InvalidNotify, Notice, PaymentRequest, ProviderError
 from jishi.payments.providers.wechatpay import WeChatPayProvider
+from jishi.payments.tests.rsa_keys import private_pem, public_pem, rsa_key, rsa_sign, rsa_verify
 
 MCH_ID = "1900000109"
 APP_ID = "wxd678efh567hg6787"
 MCH_SERIAL = "444F4864EA9B34415A1B2C3D4E5F60718293A4B5"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092024060100000000000001"
 APIV3_KEY = "a12d3924fd499edac8a5efc2b4c7d1e9"  # 32 bytes
-
-
-def _rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-def _public_pem(key: rsa.RSAPrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def _sign(key: rsa.RSAPrivateKey, message: str) -> str:
-    return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def _verify(key: rsa.RSAPrivateKey, message: str, signature: str) -> bool:
-    try:
-        key.public_key().verify(base64.b64decode(signature), message.encode(), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
 
 
 def _signed_headers(key: rsa.RSAPrivateKey, body: str, *, timestamp: int | None = None) -> dict[str, str]:
@@ -67,7 +36,7 @@ def _signed_headers(key: rsa.RSAPrivateKey, body: str, *, timestamp: int | None 
     return {
         "Wechatpay-Timestamp": ts,
         "Wechatpay-Nonce": nonce,
-        "Wechatpay-Signature": _sign(key, f"{ts}\n{nonce}\n{body}\n"),
+        "Wechatpay-Signature": rsa_sign(key, f"{ts}\n{nonce}\n{body}\n"),
         "Wechatpay-Serial": PUBLIC_KEY_ID,
         "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
     }
@@ -75,17 +44,17 @@ def _signed_headers(key: rsa.RSAPrivateKey, body: str, *, timestamp: int | None 
 
 @pytest.fixture(scope="module")
 def mch_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
 def platform_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
 def other_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 class FakeWeChatPay:
@@ -146,7 +115,7 @@ class FakeWeChatPay:
         return (
             parts["mchid"] == MCH_ID
             and parts["serial_no"] == MCH_SERIAL
-            and _verify(self.mch_key, message, parts["signature"])
+            and rsa_verify(self.mch_key, message, parts["signature"])
         )
 
     def close(self) -> None:
@@ -169,10 +138,10 @@ def make_provider(
         kwargs: dict[str, Any] = {
             "mch_id": MCH_ID,
             "app_id": APP_ID,
-            "mch_private_key": _private_pem(mch_key),
+            "mch_private_key": private_pem(mch_key),
             "mch_cert_serial_no": MCH_SERIAL,
             "apiv3_key": APIV3_KEY,
-            "public_key": _public_pem(platform_key),
+            "public_key": public_pem(platform_key),
             "public_key_id": PUBLIC_KEY_ID,
             "base_url": fake.url,
             "timeout": 5,
@@ -468,7 +437,7 @@ def test_start_with_openid_returns_signed_jsapi_params(
     assert params["package"] == "prepay_id=wx201410272009395522657a690389285100"
     assert params["signType"] == "RSA"
     message = f"{APP_ID}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
-    assert _verify(mch_key, message, params["paySign"])
+    assert rsa_verify(mch_key, message, params["paySign"])
     [request] = fake.requests
     assert request["auth_ok"] is True
     assert (request["method"], request["path"]) == ("POST", "/v3/pay/transactions/jsapi")
