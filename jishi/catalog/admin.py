@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from . import search
 from .models import Category, Product, ProductImage, Sku
@@ -42,10 +43,10 @@ class ProductAdmin(admin.ModelAdmin):
         refresh_price(form.instance)
         search.reindex(form.instance)
 
-    @admin.action(description="上架")
+    @admin.action(description=_("上架"))
     def publish(self, request: HttpRequest, queryset: Any) -> None:
         queryset.update(status="published")
 
-    @admin.action(description="下架")
+    @admin.action(description=_("下架"))
     def unpublish(self, request: HttpRequest, queryset: Any) -> None:
         queryset.update(status="unpublished")

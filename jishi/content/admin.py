@@ -126,7 +126,7 @@ class PostAdmin(admin.ModelAdmin):
         for row in rows:
             row["gmv_yuan"] = format_yuan(row["gmv"])
         chart = bar_chart(
-            [(r["post"].title[:12], r["gmv"]) for r in rows], value_label="归因成交额", format_value=format_yuan
+            [(r["post"].title[:12], r["gmv"]) for r in rows], value_label=str(_("归因成交额")), format_value=format_yuan
         )
         context = {
             **self.admin_site.each_context(request),

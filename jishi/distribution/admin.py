@@ -61,7 +61,9 @@ class PromoterAdmin(admin.ModelAdmin):
         for row in rows:
             row["earned_yuan"], row["sales_yuan"] = format_yuan(row["earned"]), format_yuan(row["sales"])
         chart = bar_chart(
-            [(r["nickname"] or r["phone"], r["earned"]) for r in rows], value_label="佣金", format_value=format_yuan
+            [(r["nickname"] or r["phone"], r["earned"]) for r in rows],
+            value_label=str(_("佣金")),
+            format_value=format_yuan,
         )
         context = {
             **self.admin_site.each_context(request),

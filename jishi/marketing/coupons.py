@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
@@ -56,23 +56,23 @@ TEMPLATE_FIELDS = {
 def _check_template(t: CouponTemplate) -> None:
     errors: dict[str, list[str]] = {}
     if t.kind in (CouponKind.FIXED, CouponKind.THRESHOLD) and t.amount <= 0:
-        errors["amount"] = [_g("面额须大于 0")]
+        errors["amount"] = [gettext("面额须大于 0")]
     if t.kind == CouponKind.THRESHOLD and t.min_spend <= t.amount:
-        errors["min_spend"] = [_g("满减门槛须大于减免金额")]
+        errors["min_spend"] = [gettext("满减门槛须大于减免金额")]
     if t.kind == CouponKind.PERCENT and not 0 < t.percent_off_bp < 10_000:
-        errors["percent_off_bp"] = [_g("折扣须在 1 到 9999 基点之间")]
+        errors["percent_off_bp"] = [gettext("折扣须在 1 到 9999 基点之间")]
     if t.scope == CouponScope.CATEGORIES and not t.category_ids:
-        errors["category_ids"] = [_g("请选择类目")]
+        errors["category_ids"] = [gettext("请选择类目")]
     if t.scope == CouponScope.PRODUCTS and not t.product_ids:
-        errors["product_ids"] = [_g("请选择商品")]
+        errors["product_ids"] = [gettext("请选择商品")]
     if not t.valid_days and not t.valid_until:
-        errors["valid_until"] = [_g("请设置有效期或领取后有效天数")]
+        errors["valid_until"] = [gettext("请设置有效期或领取后有效天数")]
     if t.valid_from and t.valid_until and t.valid_until <= t.valid_from:
-        errors["valid_until"] = [_g("失效时间须晚于生效时间")]
+        errors["valid_until"] = [gettext("失效时间须晚于生效时间")]
     if t.per_person_limit < 1:
-        errors["per_person_limit"] = [_g("至少 1 张")]
+        errors["per_person_limit"] = [gettext("至少 1 张")]
     if t.total_quantity < max(t.issued, 1):
-        errors["total_quantity"] = [_g("发行总量不能少于已发放数量")]
+        errors["total_quantity"] = [gettext("发行总量不能少于已发放数量")]
     if errors:
         raise InvalidInput(code="invalid_coupon_template", fields=errors)
 
@@ -80,7 +80,7 @@ def _check_template(t: CouponTemplate) -> None:
 def save_template(actor: Any, data: dict[str, Any], template_id: int | None = None) -> CouponTemplate:
     unknown = set(data) - TEMPLATE_FIELDS
     if unknown:
-        raise InvalidInput(fields={name: [_g("未知字段")] for name in sorted(unknown)})
+        raise InvalidInput(fields={name: [gettext("未知字段")] for name in sorted(unknown)})
     with transaction.atomic():
         if template_id is None:
             template = CouponTemplate(**data)
@@ -320,17 +320,17 @@ def describe(template: CouponTemplate) -> str:
     """A short human rule: ``满100减20``, ``8.5折 最高减50``, ``立减10``."""
     yuan = lambda fen: f"{fen / 100:g}"  # noqa: E731
     if template.kind == CouponKind.THRESHOLD:
-        return _g("满%(a)s减%(b)s") % {"a": yuan(template.min_spend), "b": yuan(template.amount)}
+        return gettext("满%(a)s减%(b)s") % {"a": yuan(template.min_spend), "b": yuan(template.amount)}
     if template.kind == CouponKind.PERCENT:
-        text = _g("%(d)s折") % {"d": f"{(10_000 - template.percent_off_bp) / 1000:g}"}
+        text = gettext("%(d)s折") % {"d": f"{(10_000 - template.percent_off_bp) / 1000:g}"}
         if template.max_discount:
-            text += " " + _g("最高减%(m)s") % {"m": yuan(template.max_discount)}
+            text += " " + gettext("最高减%(m)s") % {"m": yuan(template.max_discount)}
         if template.min_spend:
-            text = _g("满%(a)s") % {"a": yuan(template.min_spend)} + " " + text
+            text = gettext("满%(a)s") % {"a": yuan(template.min_spend)} + " " + text
         return text
-    text = _g("立减%(b)s") % {"b": yuan(template.amount)}
+    text = gettext("立减%(b)s") % {"b": yuan(template.amount)}
     if template.min_spend:
-        text = _g("满%(a)s") % {"a": yuan(template.min_spend)} + text
+        text = gettext("满%(a)s") % {"a": yuan(template.min_spend)} + text
     return text
 
 
@@ -502,7 +502,7 @@ def apply_to_checkout(checkout: Checkout, now: datetime | None = None) -> None:
         name = use.coupon.template.name
         given = checkout.add_discount(
             "coupons",
-            _g("优惠券：%(name)s") % {"name": name},
+            gettext("优惠券：%(name)s") % {"name": name},
             use.amount,
             [checkout.lines[i] for i in use.line_indexes],
         )
