@@ -102,3 +102,16 @@ class Withdrawal(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_positive"),
         ]
+
+
+class CommissionRefund(models.Model):
+    """One refund's reversal was applied to an order's commissions: a replayed event applies nothing."""
+
+    order_id = models.BigIntegerField()
+    refund_key = models.CharField(max_length=64)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order_id", "refund_key"], name="commission_refund_once"),
+        ]

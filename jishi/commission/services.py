@@ -24,9 +24,10 @@ from jishi.core import audit, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import BP_DENOMINATOR, allocate, apply_rate
+from jishi.core.sql import insert_once
 from jishi.orders.models import AfterSale, AfterSaleStatus
 
-from .models import Commission, CommissionStatus, Withdrawal, WithdrawalChannel, WithdrawalStatus
+from .models import Commission, CommissionRefund, CommissionStatus, Withdrawal, WithdrawalChannel, WithdrawalStatus
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[s
     """Reverse commissions on refunded lines in proportion; returns fen reversed."""
     refunded_by_line = {int(line["line_id"]): int(line["amount"]) for line in lines}
     with transaction.atomic():
+        marker = {"order_id": order_id, "refund_key": refund_key}
+        if insert_once(CommissionRefund, marker, conflict=["order_id", "refund_key"]) is None:
+            return 0  # a replay: refunded_base already counts this refund
         rows = list(
             Commission.objects.select_for_update()
             .filter(order_id=order_id)

@@ -237,4 +237,11 @@ def check_ledger() -> list[str]:
     negative = Account.objects.filter(Q(allow_negative=False) & Q(balance__lt=0))
     for account in negative[:100]:
         problems.append(f"account {account.key} is negative: {account.balance}")
+    negative_untracked = (
+        Account.objects.filter(track_balance=False, allow_negative=False)
+        .annotate(entries_total=Sum("entries__amount", default=0))
+        .filter(entries_total__lt=0)
+    )
+    for acc in negative_untracked[:100]:
+        problems.append(f"account {acc.key} is negative: {acc.entries_total}")
     return problems

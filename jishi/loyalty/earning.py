@@ -115,9 +115,12 @@ def on_refunded(order_id: int, user_id: int, after_sale_id: int, amount: int, pa
     with transaction.atomic():
         lock_member(user_id)
         row = order_points_row(order_id, user_id)
+        if after_sale_id in row.refunds_applied:
+            return  # a replay (the row lock makes this check-then-act safe)
         OrderPoints.objects.filter(pk=row.pk).update(
             refunded=F("refunded") + amount,
             refunded_after_earn=F("refunded_after_earn") + (amount if row.earned_at else 0),
+            refunds_applied=[*row.refunds_applied, after_sale_id],
         )
         row.refresh_from_db()
         full = full or (paid_amount > 0 and row.refunded >= paid_amount)

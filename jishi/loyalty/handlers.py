@@ -35,7 +35,7 @@ def on_order_refunded(event: OutboxEvent) -> None:
         int(p["order_paid_amount"]),
         bool(p.get("full")),
     )
-    if p.get("full") and (p.get("meta") or {}).get("points_mall"):
+    if (p.get("full") or p.get("all_units")) and (p.get("meta") or {}).get("points_mall"):
         mall.give_back(p["order_id"])
 
 

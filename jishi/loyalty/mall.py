@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from jishi.accounts.models import Address
 from jishi.core.errors import Conflict, InvalidInput, NotFound
@@ -30,12 +30,12 @@ MAX_QUANTITY = 99
 
 class SoldOut(Conflict):
     code = "mall_sold_out"
-    default_message = _lazy("已兑完")
+    default_message = gettext_lazy("已兑完")
 
 
 class LimitReached(Conflict):
     code = "mall_limit_reached"
-    default_message = _lazy("已达到每人兑换上限")
+    default_message = gettext_lazy("已达到每人兑换上限")
 
 
 def available_items() -> list[MallItem]:

@@ -201,6 +201,7 @@ class OrderPoints(models.Model):
     growth_added = models.BigIntegerField(default=0)
     growth_removed = models.BigIntegerField(default=0)
     earned_at = models.DateTimeField(null=True, blank=True)
+    refunds_applied = models.JSONField(default=list, blank=True)  # after-sale ids already reversed (replays)
 
     class Meta:
         verbose_name = _("订单积分")

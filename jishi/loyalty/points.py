@@ -94,6 +94,8 @@ def credit(
     now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(user_id)
+        if _posted(key) or PointsDebtLog.objects.filter(key=f"{key}:debt").exists():
+            return 0  # a replay: a later debt must not be settled by points given before
         settle = min(member.points_debt, amount)
         if settle:
             if (

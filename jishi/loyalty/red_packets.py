@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from jishi.core import audit, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
@@ -30,7 +30,7 @@ from .models import Notice, RedPacket, RedPacketBudget, RedPacketStatus
 
 class BudgetExhausted(Conflict):
     code = "budget_exhausted"
-    default_message = _lazy("红包预算不足")
+    default_message = gettext_lazy("红包预算不足")
 
 
 def budget_account(budget: RedPacketBudget) -> Any:

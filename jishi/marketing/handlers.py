@@ -39,7 +39,7 @@ def on_order_closed(event: OutboxEvent) -> None:
 
 @subscribe("order.refunded")
 def on_order_refunded(event: OutboxEvent) -> None:
-    if not event.payload.get("full"):
+    if not (event.payload.get("full") or event.payload.get("all_units")):
         return
     order_id = event.payload["order_id"]
     if (event.payload.get("meta") or {}).get("coupons"):

@@ -492,7 +492,17 @@ def request_after_sale(
     reason: str,
     kind: str = AfterSaleKind.REFUND_ONLY,
 ) -> AfterSale:
-    order = get_order(user, order_id)
+    with transaction.atomic():
+        # Locked: a case approved meanwhile must not leave this one checking stale refund room.
+        order = Order.objects.select_for_update().filter(user=user, pk=order_id).first()
+        if order is None:
+            raise NotFound()
+        return _request_after_sale(user, order, lines, amount, reason, kind)
+
+
+def _request_after_sale(
+    user: User, order: Order, lines: Sequence[tuple[int, int]], amount: int, reason: str, kind: str
+) -> AfterSale:
     if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED):
         if order.status == OrderStatus.REFUNDING:
             raise Conflict(_("已有进行中的售后"), code="after_sale_open")
@@ -575,8 +585,13 @@ def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) 
                 refunded_amount=F("refunded_amount") + cl.amount,
             )
         refunded_total = order.refunded_amount + case.amount
+        # Full when every unit is back and paid for, even if shipping (spent once shipped) is not.
+        lines_done = all(  # read after the updates above, so they include this case
+            line.refunded_quantity == line.quantity and line.refunded_amount == line.paid_amount
+            for line in order.lines.all()
+        )
         full = refunded_total == order.paid_amount
-        _move(order, OrderStatus.REFUNDED if full else before, refunded_amount=refunded_total)
+        _move(order, OrderStatus.REFUNDED if full or lines_done else before, refunded_amount=refunded_total)
         stock = [(cl.order_line.sku_id, cl.quantity) for cl in case_lines if cl.order_line.sku_id]
         if _external_stock(order.meta):
             stock = []
@@ -598,7 +613,8 @@ def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) 
                 "user_id": order.user_id,
                 "after_sale_id": case.pk,
                 "amount": case.amount,
-                "full": full,
+                "full": full,  # every fen paid is back
+                "all_units": lines_done,  # every unit is back (shipping, once spent, may not be)
                 "order_paid_amount": order.paid_amount,
                 "meta": order.meta,
                 "shipping_amount": case.amount - sum(cl.amount for cl in case_lines),

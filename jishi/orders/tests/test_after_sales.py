@@ -222,3 +222,16 @@ def test_system_refund_of_a_whole_order() -> None:
     assert wallet(s) == before + 30900
     assert Payment.objects.get(order=order).refunded_amount == 30900
     assert ledger.check_ledger() == []
+
+
+def test_refunding_every_unit_after_shipping_is_a_full_refund(op: Api) -> None:
+    s = shopper(wallet=100_000)
+    order = paid_order(s, (5000,), (2,))
+    services.ship_order(OperatorFactory(), order.pk, "SF", "1")
+    line = order.lines.get()
+    case = services.request_after_sale(s.user, order.pk, [(line.pk, 2)], 10000, "整单退货", kind="return_refund")
+    op.post(f"admin/after-sales/{case.pk}/approve")
+    order.refresh_from_db()
+    assert (order.status, order.refunded_amount) == (OrderStatus.REFUNDED, 10000)  # shipping ¥10 was spent
+    payload = OutboxEvent.objects.get(name="order.refunded").payload
+    assert (payload["full"], payload["all_units"]) == (False, True)
