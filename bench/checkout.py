@@ -521,7 +521,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument(
-        "--login", choices=("each", "once"), default="once", help="log in once per client (default) or for every purchase"
+        "--login",
+        choices=("each", "once"),
+        default="once",
+        help="log in once per client (default) or for every purchase",
     )
     parser.add_argument("--pgbench-seconds", type=int, default=30)
     parser.add_argument("--no-pgbench", action="store_true")
