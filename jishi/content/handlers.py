@@ -7,6 +7,7 @@ from jishi.core.events import subscribe
 from jishi.core.models import OutboxEvent
 
 from . import attribution, rewards
+from .models import Post
 
 
 @subscribe("post.liked")
@@ -24,7 +25,8 @@ def points_on_publish(event: OutboxEvent) -> None:
     if event.payload.get("by_operator"):
         return
     author = User.objects.get(pk=event.payload["author_id"])
-    rewards.award_publish_points(author, event.payload["post_id"])
+    form = Post.objects.filter(pk=event.payload["post_id"]).values_list("form", flat=True).first() or ""
+    rewards.award_publish_points(author, event.payload["post_id"], form)
 
 
 @subscribe("order.paid")

@@ -50,10 +50,12 @@ def pay_points(user: User, amount: int, reason: str, key: str) -> int:
     return points.credit(user.pk, amount, kind="points_content_reward", key=key, reference=reason[:120])
 
 
-def award_publish_points(user: User, post_id: int) -> int:
-    """Loyalty's own "points for a published post" rule (its amount, its daily limit)."""
-    from jishi.loyalty.services import award_post_points
+def award_publish_points(user: User, post_id: int, form: str = "") -> int:
+    """Loyalty's own points for a published post — or for a review (测评), its review rule."""
+    from jishi.loyalty.services import award_post_points, award_review_points
 
+    if form == "review":
+        return int(award_review_points(user, post_id))
     return int(award_post_points(user, post_id))
 
 

@@ -24,6 +24,7 @@ from jishi.commission.models import CommissionSource, Withdrawal
 from jishi.core import audit, local_cache
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.money import BP_DENOMINATOR, split_by_rates
+from jishi.loyalty.services import award_invitation_points
 from jishi.orders.models import Order, OrderStatus
 
 from .models import (
@@ -269,6 +270,8 @@ def bind(buyer: User, code: str, source: str = BindingSource.CODE, now: datetime
                 binding = Binding.objects.select_for_update().get(buyer=buyer)
             else:
                 BindingHistory.objects.create(buyer=buyer, promoter_id=promoter.user_id, source=source, action="bound")
+                if lifetime_spend(buyer.pk) == 0:  # a new buyer brought in: the inviter earns points
+                    award_invitation_points(promoter.user, buyer.pk, now=now)
                 return binding, True
         assert binding is not None
         keep = (rules.binding == BindingMode.PERMANENT) or (

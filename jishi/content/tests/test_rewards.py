@@ -123,3 +123,10 @@ def test_operator_posts_earn_no_rewards(operator: Any, moderator: Any, reward_ru
     post = write_post(operator)
     likes(post, 10)
     assert RewardGrant.objects.count() == 0
+
+
+@pytest.mark.parametrize("form,points", [("review", 10), ("kol", 5)])  # loyalty's review / post defaults
+def test_publishing_earns_loyalty_points_by_form(creator: Any, moderator: Any, form: str, points: int) -> None:
+    extra = {"scores": [{"aspect": "口感", "score": 5}]} if form == "review" else {}
+    published_post(creator.user, moderator, form=form, **extra)
+    assert balance_of(creator.user.pk, AccountKind.POINTS) == points

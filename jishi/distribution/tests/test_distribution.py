@@ -380,3 +380,16 @@ def test_leaderboard_and_binding_lookup(operator_api: Any) -> None:
     assert board[0]["earned"] == 1000
     lookup = operator_api.get(f"admin/distribution/bindings?phone={b.user.phone}").json()
     assert lookup["promoter"] == a.user.phone
+
+
+def test_inviting_a_new_buyer_earns_the_promoter_points() -> None:
+    from jishi.loyalty import points
+
+    a, newcomer = shopper(), shopper()
+    services.bind(newcomer.user, promoter(a).code)
+    invite_points = points.balance(a.user.pk)
+    assert invite_points == 50  # loyalty's default invitation reward
+    returning = shopper(wallet=100_000)
+    buy(returning, 1000)
+    services.bind(returning.user, promoter(a).code)  # has bought before: not a new buyer
+    assert points.balance(a.user.pk) == invite_points
