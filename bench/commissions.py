@@ -121,9 +121,12 @@ def build(orders: int) -> None:
                 )
             )
         OrderLine.objects.bulk_create(lines)
+        by_order: dict[int, list[OrderLine]] = {}
+        for ln in lines:
+            by_order.setdefault(ln.order_id, []).append(ln)
         events = []
         for order in rows:
-            own = [ln for ln in lines if ln.order_id == order.pk]
+            own = by_order[order.pk]
             events.append(
                 OutboxEvent(
                     name="order.paid",
