@@ -178,6 +178,20 @@ def member_paid(order_id: int, now: datetime | None = None) -> None:
         _refund_member(member.pk, _("拼团未成功，自动退款"))
 
 
+def member_refunded(order_id: int) -> None:
+    """``order.refunded`` (every unit back) while the group is still forming: the seat is empty
+    again, so the group is not counted full — or completed at expiry — with a member who left."""
+    with transaction.atomic():
+        member = GroupMember.objects.select_related("group").filter(order_id=order_id).first()
+        if member is None or member.group.status != GroupStatus.OPEN:
+            return
+        if not GroupMember.objects.filter(pk=member.pk, status=MemberStatus.PAID).update(status=MemberStatus.REFUNDED):
+            return
+        Group.objects.filter(pk=member.group_id, paid_count__gt=0).update(
+            paid_count=F("paid_count") - 1, seats_taken=F("seats_taken") - 1
+        )
+
+
 def seat_released(order_id: int) -> None:
     """``order.closed``: an unpaid seat goes back; a leader who never paid cancels the group."""
     with transaction.atomic():

@@ -42,6 +42,8 @@ def on_order_refunded(event: OutboxEvent) -> None:
     if not (event.payload.get("full") or event.payload.get("all_units")):
         return
     order_id = event.payload["order_id"]
+    if _kind(event) == "group":
+        groups.member_refunded(order_id)
     if (event.payload.get("meta") or {}).get("coupons"):
         coupons.return_order_coupons(order_id)
     if _kind(event) == "flash" and mkt_setting("FLASH_RESTOCK_ON_REFUND"):

@@ -244,3 +244,21 @@ def test_group_orders_ship_only_once_the_group_forms(group_campaign: Any) -> Non
     assert Group.objects.get(pk=group.pk).status == GroupStatus.COMPLETE
     shipped = orders.ship_order(OperatorFactory(), leader_order.pk, "SF", "1")
     assert shipped.status == OrderStatus.SHIPPED
+
+
+def test_a_member_refunded_while_the_group_forms_frees_the_seat(group_campaign: Any) -> None:
+    from jishi.testing.factories import OperatorFactory
+
+    campaign = group_campaign(size=3)
+    leader, member = shopper(wallet=10_000), shopper(wallet=10_000)
+    group = open_paid(campaign, leader)
+    order = join_paid(group, member)
+    order.refresh_from_db()
+    line = order.lines.get()
+    case = orders.request_after_sale(member.user, order.pk, [(line.pk, 1)], order.paid_amount, "不想等了")
+    orders.approve_after_sale(OperatorFactory(), case.pk)
+    deliver()
+
+    group.refresh_from_db()
+    assert (group.status, group.paid_count, group.seats_taken) == (GroupStatus.OPEN, 1, 1)
+    assert GroupMember.objects.get(group=group, user=member.user).status == MemberStatus.REFUNDED
