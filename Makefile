@@ -39,7 +39,8 @@ test-sqlite: $(STAMP) chromium
 test-postgres: $(STAMP) chromium
 	@if [ -n "$$JISHI_TEST_DATABASE_URL" ]; then \
 		echo "== test suite on PostgreSQL ($$JISHI_TEST_DATABASE_URL)"; \
-		env -u REDIS_URL DATABASE_URL="$$JISHI_TEST_DATABASE_URL" JISHI_DATA_DIR=$(TEST_DATA)/postgres $(BIN)/pytest -q; \
+		env -u REDIS_URL DATABASE_URL="$$JISHI_TEST_DATABASE_URL" JISHI_DATA_DIR=$(TEST_DATA)/postgres \
+			JISHI_SCHEMATHESIS_EXAMPLES=$${JISHI_SCHEMATHESIS_EXAMPLES:-12} $(BIN)/pytest -q; \
 	else echo "== JISHI_TEST_DATABASE_URL not set: PostgreSQL pass not run"; fi
 
 test: lint typecheck test-sqlite test-postgres

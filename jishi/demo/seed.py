@@ -301,12 +301,12 @@ def all_steps() -> list[tuple[str, Step]]:
     return steps
 
 
-def seed_demo(stdout: Writer | None = None) -> dict[str, int]:
-    """Run every step of the shop and of each feature; returns how many rows each created."""
+def seed_demo(stdout: Writer | None = None, steps: list[tuple[str, Step]] | None = None) -> dict[str, int]:
+    """Run every step of the shop and of each feature (or just ``steps``); returns rows created per step."""
     out: Writer = stdout if stdout is not None else sys.stdout
     started = time.monotonic()
     created: dict[str, int] = {}
-    steps = all_steps()
+    steps = all_steps() if steps is None else steps
     for index, (name, step) in enumerate(steps, 1):
         progress = Progress(out, index, len(steps), name)
         step_started = time.monotonic()
