@@ -35,6 +35,18 @@ def yuan(fen: int | None) -> str:
     return "" if fen is None else format_yuan(fen)
 
 
+def yuan_column(field: str, description: Any, ordering: str | None = None) -> Callable[[Any, Any], str]:
+    """A changelist/readonly column showing ``obj.<field>`` (fen) as yuan."""
+
+    def show(admin_obj: Any, obj: Any) -> str:
+        return yuan(getattr(obj, field))
+
+    show.short_description = description  # type: ignore[attr-defined]
+    if ordering:
+        show.admin_order_field = ordering  # type: ignore[attr-defined]
+    return show
+
+
 class YuanField(forms.CharField):
     """An amount typed in yuan (``12.5``, ``12.50``) cleaned to exact integer fen; at most two decimals."""
 

@@ -22,6 +22,7 @@ from jishi.core.admin_views import (
     ReadOnlyTabularInline,
     render_form_page,
     yuan,
+    yuan_column,
 )
 from jishi.core.errors import DomainError
 
@@ -87,21 +88,13 @@ class OrderLineInline(OperatorOnly, ReadOnlyTabularInline):
     def specs_text(self, line: OrderLine) -> str:
         return " ".join(f"{k}:{v}" for k, v in (line.specs or {}).items()) or "-"
 
-    @admin.display(description=_("单价"))
-    def unit_price_yuan(self, line: OrderLine) -> str:
-        return yuan(line.unit_price)
+    unit_price_yuan = yuan_column("unit_price", _("单价"))
 
-    @admin.display(description=_("优惠"))
-    def discount_yuan(self, line: OrderLine) -> str:
-        return yuan(line.discount)
+    discount_yuan = yuan_column("discount", _("优惠"))
 
-    @admin.display(description=_("实付"))
-    def paid_yuan(self, line: OrderLine) -> str:
-        return yuan(line.paid_amount)
+    paid_yuan = yuan_column("paid_amount", _("实付"))
 
-    @admin.display(description=_("已退金额"))
-    def refunded_yuan(self, line: OrderLine) -> str:
-        return yuan(line.refunded_amount)
+    refunded_yuan = yuan_column("refunded_amount", _("已退金额"))
 
 
 class OrderAfterSaleInline(OperatorOnly, ReadOnlyTabularInline):
@@ -116,9 +109,7 @@ class OrderAfterSaleInline(OperatorOnly, ReadOnlyTabularInline):
     def case_link(self, case: AfterSale) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:orders_aftersale_change", args=[case.pk]), case.number)
 
-    @admin.display(description=_("退款金额"))
-    def amount_yuan(self, case: AfterSale) -> str:
-        return yuan(case.amount)
+    amount_yuan = yuan_column("amount", _("退款金额"))
 
 
 # Apps above orders (payments) add their rows to the order page here: orders does not import them.
@@ -193,29 +184,17 @@ class OrderAdmin(OperatorOnly, admin.ModelAdmin):
     def buyer_phone(self, order: Order) -> str:
         return order.user.phone or order.user.username
 
-    @admin.display(description=_("商品金额"))
-    def goods_yuan(self, order: Order) -> str:
-        return yuan(order.goods_amount)
+    goods_yuan = yuan_column("goods_amount", _("商品金额"))
 
-    @admin.display(description=_("优惠"))
-    def discount_yuan(self, order: Order) -> str:
-        return yuan(order.discount_amount)
+    discount_yuan = yuan_column("discount_amount", _("优惠"))
 
-    @admin.display(description=_("运费"))
-    def shipping_yuan(self, order: Order) -> str:
-        return yuan(order.shipping_fee)
+    shipping_yuan = yuan_column("shipping_fee", _("运费"))
 
-    @admin.display(description=_("应付"), ordering="payable")
-    def payable_yuan(self, order: Order) -> str:
-        return yuan(order.payable)
+    payable_yuan = yuan_column("payable", _("应付"), ordering="payable")
 
-    @admin.display(description=_("实付"), ordering="paid_amount")
-    def paid_yuan(self, order: Order) -> str:
-        return yuan(order.paid_amount)
+    paid_yuan = yuan_column("paid_amount", _("实付"), ordering="paid_amount")
 
-    @admin.display(description=_("已退"))
-    def refunded_yuan(self, order: Order) -> str:
-        return yuan(order.refunded_amount)
+    refunded_yuan = yuan_column("refunded_amount", _("已退"))
 
     @admin.display(description=_("价格明细"))
     def adjustments_table(self, order: Order) -> str:
@@ -306,9 +285,7 @@ class AfterSaleLineInline(OperatorOnly, ReadOnlyTabularInline):
     def product_name(self, line: AfterSaleLine) -> str:
         return line.order_line.product_name
 
-    @admin.display(description=_("金额"))
-    def amount_yuan(self, line: AfterSaleLine) -> str:
-        return yuan(line.amount)
+    amount_yuan = yuan_column("amount", _("金额"))
 
 
 class ApproveForm(forms.Form):
@@ -367,9 +344,7 @@ class AfterSaleAdmin(OperatorOnly, admin.ModelAdmin):
     def buyer_phone(self, case: AfterSale) -> str:
         return case.user.phone or case.user.username
 
-    @admin.display(description=_("退款金额"), ordering="amount")
-    def amount_yuan(self, case: AfterSale) -> str:
-        return yuan(case.amount)
+    amount_yuan = yuan_column("amount", _("退款金额"), ordering="amount")
 
     @admin.display(description=_("操作"))
     def review_link(self, case: AfterSale) -> str:

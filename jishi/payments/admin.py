@@ -10,7 +10,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.services import normalise_phone
-from jishi.core.admin_views import FormBlock, ReadOnlyTabularInline, YuanField, register_page, render_form_page, yuan
+from jishi.core.admin_views import (
+    FormBlock,
+    ReadOnlyTabularInline,
+    YuanField,
+    register_page,
+    render_form_page,
+    yuan,
+    yuan_column,
+)
 from jishi.core.errors import DomainError, InvalidInput
 from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator
 
@@ -30,13 +38,9 @@ class OrderPaymentInline(OperatorOnly, ReadOnlyTabularInline):
         url = reverse("admin:payments_payment_change", args=[payment.pk])
         return format_html('<a href="{}">{}</a>', url, payment.payment_no)
 
-    @admin.display(description=_("金额"))
-    def amount_yuan(self, payment: Payment) -> str:
-        return yuan(payment.amount)
+    amount_yuan = yuan_column("amount", _("金额"))
 
-    @admin.display(description=_("已退"))
-    def refunded_yuan(self, payment: Payment) -> str:
-        return yuan(payment.refunded_amount)
+    refunded_yuan = yuan_column("refunded_amount", _("已退"))
 
 
 add_order_inline(OrderPaymentInline)
@@ -49,9 +53,7 @@ class RefundInline(OperatorOnly, ReadOnlyTabularInline):
     fields = ("refund_no", "amount_yuan", "provider_refund_id", "reason", "created_at")
     readonly_fields = fields
 
-    @admin.display(description=_("金额"))
-    def amount_yuan(self, refund: Refund) -> str:
-        return yuan(refund.amount)
+    amount_yuan = yuan_column("amount", _("金额"))
 
 
 @admin.register(Payment)
@@ -95,13 +97,9 @@ class PaymentAdmin(OperatorOnly, admin.ModelAdmin):
     def buyer_phone(self, payment: Payment) -> str:
         return payment.user.phone or payment.user.username
 
-    @admin.display(description=_("金额"), ordering="amount")
-    def amount_yuan(self, payment: Payment) -> str:
-        return yuan(payment.amount)
+    amount_yuan = yuan_column("amount", _("金额"), ordering="amount")
 
-    @admin.display(description=_("已退"))
-    def refunded_yuan(self, payment: Payment) -> str:
-        return yuan(payment.refunded_amount)
+    refunded_yuan = yuan_column("refunded_amount", _("已退"))
 
 
 @admin.register(Refund)
@@ -123,9 +121,7 @@ class RefundAdmin(OperatorOnly, admin.ModelAdmin):
         url = reverse("admin:orders_order_change", args=[refund.payment.order_id])
         return format_html('<a href="{}">{}</a>', url, refund.payment.order.number)
 
-    @admin.display(description=_("金额"), ordering="amount")
-    def amount_yuan(self, refund: Refund) -> str:
-        return yuan(refund.amount)
+    amount_yuan = yuan_column("amount", _("金额"), ordering="amount")
 
 
 @admin.register(NoticeLog)
