@@ -409,7 +409,7 @@ def count_statements(shop: Shop, address_id: int, show_sql: bool = False) -> dic
             raise RuntimeError(f"{step} failed in-process: {response.status_code} {response.content[:300]!r}")
         if measure:
             kinds: Counter[str] = Counter()
-            if show_sql and step in {"place-order", "pay"}:
+            if show_sql and step in {"add-to-cart", "place-order", "pay"}:
                 say(f"--- {step}: {len(captured.captured_queries)} statements")
                 for query in captured.captured_queries:
                     say(f"    {query['sql'][:220]}")
