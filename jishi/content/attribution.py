@@ -17,6 +17,7 @@ from django.utils import timezone
 from jishi.commission import services as commission
 from jishi.commission.models import CommissionSource
 from jishi.core.money import apply_rate
+from jishi.core.sql import CachedQuery
 from jishi.orders.pipeline import SHIPPING, BaseStep, Checkout
 
 from .models import AttributedLine, Post, PostStatus, PostView
@@ -27,14 +28,8 @@ if TYPE_CHECKING:
 STEP_POSITION = SHIPPING + 100  # prices nothing: runs after every pricing step
 
 
-def attributed_posts(user_id: int, product_ids: list[int], now: Any = None) -> dict[int, int]:
-    """product id → the post this buyer opened most recently (within the window) that links it.
-
-    One indexed query on every checkout; the rules row is read only when the buyer has opened a
-    post about one of the products at all (most checkouts have none)."""
-    from .services import get_settings
-
-    rows = list(
+_VIEWED_POSTS = CachedQuery(
+    lambda user_id, product_ids: (
         PostView.objects.filter(
             user_id=user_id,
             post__status=PostStatus.APPROVED,
@@ -43,7 +38,20 @@ def attributed_posts(user_id: int, product_ids: list[int], now: Any = None) -> d
         .exclude(post__author_id=user_id)
         .order_by("-last_viewed_at", "-id")
         .values_list("post__product_links__product_id", "post_id", "last_viewed_at")
-    )
+    ),
+    user_id=int,
+    product_ids=list,
+)
+
+
+def attributed_posts(user_id: int, product_ids: list[int], now: Any = None) -> dict[int, int]:
+    """product id → the post this buyer opened most recently (within the window) that links it.
+
+    One indexed query on every checkout; the rules row is read only when the buyer has opened a
+    post about one of the products at all (most checkouts have none)."""
+    from .services import get_settings
+
+    rows = _VIEWED_POSTS.rows(user_id=user_id, product_ids=product_ids)
     if not rows:
         return {}
     since = (now or timezone.now()) - timedelta(days=get_settings().attribution_days)

@@ -11,9 +11,10 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import local_cache
 from .errors import Conflict
 from .models import Account, AccountKind, Entry, Transaction, Unit
-from .sql import insert_once
+from .sql import CachedQuery, insert_once
 
 POINT_KINDS = {AccountKind.POINTS, AccountKind.PLATFORM_POINTS}
 # Balances nobody spends directly (only the system moves them, by rules that never overdraw):
@@ -44,8 +45,14 @@ def _unit_for(kind: str) -> str:
     return Unit.POINT if kind in POINT_KINDS else Unit.FEN
 
 
+_ACCOUNT = CachedQuery(lambda key: Account.objects.filter(key=key), key=str)
+
+
 def user_account(user_id: int, kind: str) -> Account:
     """The user's account of ``kind``, created on first use. User balances never go negative."""
+    found: Account | None = _ACCOUNT.first(key=f"user:{user_id}:{kind}")
+    if found is not None:
+        return found
     account, _created = Account.objects.get_or_create(
         key=f"user:{user_id}:{kind}",
         defaults={
@@ -90,12 +97,28 @@ def receivable_account(user_id: int, kind: str) -> Account:
     return account
 
 
+_platform_accounts: dict[str, Account] = {}
+
+
+@local_cache.register
+def _forget_platform_accounts() -> None:
+    _platform_accounts.clear()
+
+
 def platform_account(kind: str, name: str = "") -> Account:
-    """A platform account; these hold the other side of every user balance and may go negative."""
+    """A platform account; these hold the other side of every user balance and may go negative.
+
+    Kept in-process once read: the row never changes (its balance is the sum of its entries)."""
     key = f"platform:{kind}" + (f":{name}" if name else "")
-    account, _created = Account.objects.get_or_create(
-        key=key, defaults={"kind": kind, "unit": _unit_for(kind), "allow_negative": True, "track_balance": False}
-    )
+    account = _platform_accounts.get(key)
+    if account is None:
+        account, _created = Account.objects.get_or_create(
+            key=key, defaults={"kind": kind, "unit": _unit_for(kind), "allow_negative": True, "track_balance": False}
+        )
+        if not account.track_balance:
+            # Only once committed: a row created in a transaction that rolls back must not linger here.
+            found = account
+            transaction.on_commit(lambda: _platform_accounts.setdefault(key, found))
     return account
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.core import local_cache
 from jishi.core.errors import Conflict, InvalidInput
+from jishi.core.sql import CachedQuery, CachedUpdate
 
 from .models import Location, LocationKind, StockItem, StockMove
 
@@ -76,13 +77,28 @@ def set_on_hand(sku_id: int, quantity: int, location: Location | None = None, re
     return item
 
 
-def sellable(sku_ids: list[int]) -> dict[int, int]:
-    rows = (
+_SELLABLE = CachedQuery(
+    lambda sku_ids: (
         StockItem.objects.filter(sku_id__in=sku_ids)
-        .values("sku_id")
+        .values_list("sku_id")
         .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
-    )
-    return {r["sku_id"]: r["on_hand"] - r["reserved"] for r in rows}
+        .order_by()
+    ),
+    sku_ids=list,
+)
+_RESERVE = CachedUpdate(
+    lambda sku_id, location_id, quantity: (
+        StockItem.objects.filter(sku_id=sku_id, location_id=location_id, on_hand__gte=F("reserved") + quantity),
+        {"reserved": F("reserved") + quantity},
+    ),
+    sku_id=int,
+    location_id=int,
+    quantity=int,
+)
+
+
+def sellable(sku_ids: list[int]) -> dict[int, int]:
+    return {sku_id: on_hand - reserved for sku_id, on_hand, reserved in _SELLABLE.rows(sku_ids=sku_ids)}
 
 
 @transaction.atomic(savepoint=False)
@@ -92,10 +108,7 @@ def reserve(lines: Lines, reference: str, location_id: int | None = None) -> Non
     merged = _merged(lines)
     short = []
     for sku_id, quantity in merged:
-        updated = StockItem.objects.filter(
-            sku_id=sku_id, location_id=location_id, on_hand__gte=F("reserved") + quantity
-        ).update(reserved=F("reserved") + quantity)
-        if not updated:
+        if not _RESERVE.run(sku_id=sku_id, location_id=location_id, quantity=quantity):
             short.append(sku_id)
     if short:
         raise OutOfStock(short)

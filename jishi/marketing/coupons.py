@@ -18,7 +18,7 @@ from jishi.accounts.models import User
 from jishi.core import audit, ratelimit
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.money import allocate, apply_rate
-from jishi.core.sql import insert_once
+from jishi.core.sql import CachedQuery, insert_once
 from jishi.orders.models import Order
 from jishi.orders.pipeline import Checkout, LineInfo
 
@@ -479,21 +479,27 @@ def chosen_coupons(checkout: Checkout, ids: list[int], now: datetime) -> list[Us
     return uses
 
 
+# Every checkout that does not name its coupons reads these (see CachedQuery).
+_HELD_COUPONS = CachedQuery(
+    lambda user_id, now: Coupon.objects.filter(
+        user_id=user_id,
+        status=CouponStatus.UNUSED,
+        valid_until__gt=now,
+        valid_from__lte=now,
+        template__is_active=True,
+    ).select_related("template")[:200],
+    user_id=int,
+    now=datetime,
+)
+
+
 def apply_to_checkout(checkout: Checkout, now: datetime | None = None) -> None:
     now = now or timezone.now()
     ids = checkout.options.get("coupon_ids")
     if ids is not None and len(ids) == 0:
         return
     if ids is None:
-        held = list(
-            Coupon.objects.filter(
-                user=checkout.user,
-                status=CouponStatus.UNUSED,
-                valid_until__gt=now,
-                valid_from__lte=now,
-                template__is_active=True,
-            ).select_related("template")[:200]
-        )
+        held = _HELD_COUPONS.objects(user_id=checkout.user.pk, now=now)
         uses = best_combination(checkout.lines, held) if held else []
     else:
         uses = chosen_coupons(checkout, [int(i) for i in ids], now)

@@ -52,8 +52,8 @@ class CartOut(Schema):
     selected_amount: int
 
 
-def cart_body(user: Any) -> dict[str, Any]:
-    lines = services.cart_lines(user)
+def cart_body(user: Any, lines: list[Any] | None = None) -> dict[str, Any]:
+    lines = services.cart_lines(user) if lines is None else lines
     stock = sellable(line.sku_id for line in lines)
     out = []
     for line in lines:
@@ -87,8 +87,8 @@ def get_cart(request: HttpRequest) -> Any:
 
 @router.post("/cart/items", response=responses(CartOut))
 def add_cart_item(request: HttpRequest, payload: CartItemIn) -> Any:
-    services.add_to_cart(current_user(request), payload.sku_id, payload.quantity)
-    return cart_body(current_user(request))
+    lines = services.add_to_cart(current_user(request), payload.sku_id, payload.quantity)
+    return cart_body(current_user(request), lines)
 
 
 @router.put("/cart/items/{sku_id}", response=responses(CartOut))

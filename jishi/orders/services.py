@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import Address, User
-from jishi.catalog.models import ProductImage, ProductStatus, Sku
+from jishi.catalog.models import Product, ProductImage, ProductStatus, Sku
 from jishi.core import audit, events
 from jishi.core.conf import setting
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.money import allocate
+from jishi.core.sql import CachedQuery, CachedUpdate
 from jishi.inventory import services as inventory
 
 from . import hooks, pipeline
@@ -60,43 +61,47 @@ def _check_quantity(quantity: int, field: str = "quantity") -> None:
 # --- cart ---------------------------------------------------------------------------
 
 
-def _sellable_sku(sku_id: int) -> Sku:
-    sku = (
-        Sku.objects.select_related("product")
-        .filter(pk=sku_id, is_active=True, product__status=ProductStatus.PUBLISHED)
-        .first()
-    )
-    if sku is None:
-        raise NotFound(_("商品不存在或已下架"), code="sku_unavailable", fields={"sku_id": [str(sku_id)]})
-    return sku
+_CART_LINES = CachedQuery(
+    lambda user_id: CartLine.objects.filter(user_id=user_id).select_related("sku__product"),
+    user_id=int,
+)
 
 
 def cart_lines(user: User) -> list[CartLine]:
-    return list(CartLine.objects.filter(user=user).select_related("sku__product"))
+    lines: list[CartLine] = _CART_LINES.objects(user_id=user.pk)
+    return lines
 
 
-def add_to_cart(user: User, sku_id: int, quantity: int) -> int:
-    """Add ``quantity`` of a SKU (merging with what is there); returns the line's new quantity.
+def add_to_cart(user: User, sku_id: int, quantity: int) -> list[CartLine]:
+    """Add ``quantity`` of a SKU (merging with what is there); returns the cart's lines.
 
-    One upsert, so two taps on "add" from two devices add up instead of racing."""
+    One upsert that also checks the SKU is on sale, so two taps on "add" from two devices add
+    up instead of racing; the cart is read back in the same transaction to enforce its size."""
     _check_quantity(quantity)
-    _sellable_sku(sku_id)
     q = connection.ops.quote_name
     table = q(CartLine._meta.db_table)
+    skus, products = q(Sku._meta.db_table), q(Product._meta.db_table)
     with transaction.atomic():
         with connection.cursor() as cursor:
+            # The SELECT needs its WHERE: SQLite would otherwise read ON CONFLICT as a join clause.
             cursor.execute(
                 f"INSERT INTO {table} (user_id, sku_id, quantity, selected, added_at) "  # noqa: S608
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, sku_id) DO UPDATE SET "
+                f"SELECT %s, s.id, %s, %s, %s FROM {skus} s JOIN {products} p ON p.id = s.product_id "
+                "WHERE s.id = %s AND s.is_active AND p.status = %s "
+                "ON CONFLICT (user_id, sku_id) DO UPDATE SET "
                 f"quantity = {table}.quantity + EXCLUDED.quantity, selected = EXCLUDED.selected "
                 "RETURNING quantity",
-                [user.pk, sku_id, quantity, True, timezone.now()],
+                [user.pk, quantity, True, timezone.now(), sku_id, ProductStatus.PUBLISHED],
             )
-            (total,) = cursor.fetchone()
+            found = cursor.fetchone()
+        if found is None:
+            raise NotFound(_("商品不存在或已下架"), code="sku_unavailable", fields={"sku_id": [str(sku_id)]})
+        total = int(found[0])
         _check_quantity(total)  # raising here rolls the merge back
-        if total == quantity and CartLine.objects.filter(user=user).count() > setting("CART_MAX_LINES"):
+        lines = cart_lines(user)
+        if total == quantity and len(lines) > setting("CART_MAX_LINES"):
             raise Conflict(_("购物车已满"), code="cart_full")
-    return int(total)
+    return lines
 
 
 def update_cart_line(user: User, sku_id: int, quantity: int | None, selected: bool | None) -> CartLine:
@@ -132,10 +137,42 @@ def _merge_lines(lines: Lines) -> list[tuple[int, int]]:
     return list(merged.items())
 
 
+# What every checkout reads, compiled once (see CachedQuery).
+_SELECTED_CART = CachedQuery(
+    lambda user_id: CartLine.objects.filter(user_id=user_id, selected=True).values_list("sku_id", "quantity"),
+    user_id=int,
+)
+_CHECKOUT_SKUS = CachedQuery(
+    lambda ids: (
+        Sku.objects.select_related("product")
+        .annotate(
+            first_image=Subquery(
+                ProductImage.objects.filter(product=OuterRef("product_id")).order_by("sort", "id").values("image")[:1]
+            )
+        )
+        .filter(pk__in=ids)
+    ),
+    ids=list,
+)
+_ADDRESS = CachedQuery(lambda user_id, pk: Address.objects.filter(user_id=user_id, pk=pk), user_id=int, pk=int)
+_ORDER = CachedQuery(lambda user_id, pk: Order.objects.filter(user_id=user_id, pk=pk), user_id=int, pk=int)
+_ORDER_LINES = CachedQuery(lambda order_id: OrderLine.objects.filter(order_id=order_id).order_by("id"), order_id=int)
+_MARK_PAID = CachedUpdate(
+    lambda pk, amount, now, method: (
+        Order.objects.filter(pk=pk, status=OrderStatus.PENDING_PAYMENT),
+        {"status": OrderStatus.PAID, "paid_amount": amount, "paid_at": now, "payment_method": method},
+    ),
+    pk=int,
+    amount=int,
+    now=datetime,
+    method=str,
+)
+
+
 def _address_snapshot(user: User, address_id: int | None) -> dict[str, Any] | None:
     if address_id is None:
         return None
-    address = Address.objects.filter(user=user, pk=address_id).first()
+    address = _ADDRESS.first(user_id=user.pk, pk=address_id)
     if address is None:
         raise NotFound(_("收货地址不存在"), code="address_not_found", fields={"address_id": [str(address_id)]})
     return {
@@ -158,15 +195,9 @@ def load_checkout(
     and the address. ``lines`` None means the selected lines of the cart."""
     from_cart = lines is None
     if lines is None:
-        lines = list(CartLine.objects.filter(user=user, selected=True).values_list("sku_id", "quantity"))
+        lines = _SELECTED_CART.rows(user_id=user.pk)
     merged = _merge_lines(lines)
-    first_image = ProductImage.objects.filter(product=OuterRef("product_id")).order_by("sort", "id")
-    skus = {
-        s.pk: s
-        for s in Sku.objects.select_related("product")
-        .annotate(first_image=Subquery(first_image.values("image")[:1]))
-        .filter(pk__in=[sku_id for sku_id, _q in merged])
-    }
+    skus = {s.pk: s for s in _CHECKOUT_SKUS.objects(ids=[sku_id for sku_id, _q in merged])}
     infos = []
     unavailable = []
     for sku_id, quantity in merged:
@@ -284,7 +315,7 @@ def _move(order: Order, to: str, **fields: Any) -> None:
 
 
 def get_order(user: User, order_id: int) -> Order:
-    order = Order.objects.filter(user=user, pk=order_id).first()
+    order: Order | None = _ORDER.first(user_id=user.pk, pk=order_id)
     if order is None:
         raise NotFound()
     return order
@@ -301,7 +332,7 @@ def _line_payload(order: Order) -> list[dict[str, Any]]:
             "paid_amount": line.paid_amount,
             "meta": line.meta,
         }
-        for line in order.lines.all()
+        for line in _ORDER_LINES.objects(order_id=order.pk)
     ]
 
 
@@ -312,10 +343,7 @@ def mark_paid(order: Order, amount: int, method: str) -> bool:
     if amount != order.payable:
         raise Conflict(_("支付金额与订单不符"), code="amount_mismatch")
     now = timezone.now()
-    updated = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT).update(
-        status=OrderStatus.PAID, paid_amount=amount, paid_at=now, payment_method=method
-    )
-    if not updated:
+    if not _MARK_PAID.run(pk=order.pk, amount=amount, now=now, method=method):
         return False
     order.status, order.paid_amount, order.paid_at, order.payment_method = (
         OrderStatus.PAID,
