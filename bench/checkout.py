@@ -182,7 +182,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_env(database_url: str, data_dir: str) -> dict[str, str]:
+def server_env(database_url: str, data_dir: str, redis_url: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -198,7 +198,21 @@ def server_env(database_url: str, data_dir: str) -> dict[str, str]:
     )
     if not database_url:
         env.pop("DATABASE_URL")
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        # Production at scale: cache, rate limits and Huey's queue in Redis (DESIGN.md); a queue of
+        # its own per run, deleted at the end (no consumer runs: events wait in the outbox).
+        env["REDIS_URL"] = redis_url
+        env["JISHI_HUEY_NAME"] = f"jishi-bench-{os.getpid()}"
     return env
+
+
+def forget_redis_queue(redis_url: str, name: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"huey.*{name}*"):
+        client.delete(key)
 
 
 class Server:
@@ -456,7 +470,7 @@ def report(
     say("=" * 78)
     say(f"Jishi checkout benchmark — {args.clients} clients, {args.orders} orders, login {args.login} purchase")
     say(f"server: {' '.join(server.command[2:])}")
-    say(f"database: {args.database_label}")
+    say(f"database: {args.database_label}; Redis: {args.redis_label}")
     say(
         f"machine: {os.cpu_count()} CPUs, load average before/after the run "
         f"{args.load_before:.1f}/{args.load_after:.1f}"
@@ -528,6 +542,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--pgbench-seconds", type=int, default=30)
     parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="Redis for the server (cache, queue)")
+    parser.add_argument("--no-redis", action="store_true", help="run the server without Redis")
     parser.add_argument("--progress-every", type=float, default=3.0, help="seconds between progress lines")
     parser.add_argument(
         "--show-sql", action="store_true", help="print the statements of the counted place-order and pay"
@@ -560,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         args.database_label = f"PostgreSQL {parts.path.lstrip('/')} on {parts.hostname}:{parts.port or 5432} (fresh)"
         say(f"creating database {parts.path.lstrip('/')} …")
         recreate_database(url)
-    env = server_env(url, data_dir)
+    env = server_env(url, data_dir, "" if args.no_redis else args.redis_url)
+    args.redis_label = "none (SQLite Huey queue, cache in process)" if args.no_redis else args.redis_url
     os.environ.update({k: v for k, v in env.items() if k.startswith(("JISHI_", "DJANGO_"))})
     if url:
         os.environ["DATABASE_URL"] = url
@@ -607,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         say("stopping gunicorn …")
         server.stop()
+        if "JISHI_HUEY_NAME" in env:
+            forget_redis_queue(env["REDIS_URL"], env["JISHI_HUEY_NAME"])
     if interrupted:
         say("interrupted")
         return 130

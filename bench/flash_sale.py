@@ -185,7 +185,9 @@ async def fire(
             started = time.perf_counter()
             try:
                 status = await conn.request(method, path, headers, body)
-            except Exception:
+            except Exception as exc:
+                if os.environ.get("FLASH_BENCH_DEBUG"):
+                    say(f"request failed: {exc!r}")
                 status = 599
             latencies.append(time.perf_counter() - started)
             statuses[status] += 1

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "jishi.marketing.middleware.FlashSoldOutMiddleware",  # after the language is known, before routing
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -182,6 +183,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("JISHI_LOG_LEVEL", "WARNING")},
+    # A 4xx is an answer (sold out, invalid input), not an incident: log server errors only.
+    "loggers": {"django.request": {"level": env("JISHI_REQUEST_LOG_LEVEL", "ERROR")}},
 }
 
 # --- Jishi business settings (every rule's number is a setting with a default) ---

@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conftest import Api
 from jishi.core import ledger
@@ -57,6 +59,42 @@ def test_sold_out_is_a_409(gate_backend: str, flash_item: Any) -> None:
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "sold_out"
     assert FlashItem.objects.get(pk=item.pk).sold_out_at is not None
+
+
+def test_once_sold_out_attempts_are_refused_before_any_query(gate_backend: str, flash_item: Any) -> None:
+    item = flash_item(stock=1)
+    Api(shopper().token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1})
+    Api(shopper().token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1})  # this process learns it
+    late = shopper()
+
+    with CaptureQueriesContext(connection) as queries:
+        zh = Api(late.token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1})
+        en = Api(late.token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1}, HTTP_ACCEPT_LANGUAGE="en")
+        anonymous = Api().post(f"flash-sales/{item.pk}/orders", {"quantity": 1})
+
+    assert len(queries) == 0  # no token lookup, no read: the door answers
+    assert (zh.status_code, en.status_code, anonymous.status_code) == (409, 409, 409)
+    assert zh.json() == {"error": {"code": "sold_out", "message": "已抢光", "fields": {}}}
+    assert en.json()["error"] == {"code": "sold_out", "message": "Sold out", "fields": {}}
+    assert zh["Content-Type"] == "application/json; charset=utf-8"
+    assert int(zh["Content-Length"]) == len(zh.content)  # keep-alive clients need it
+    assert Order.objects.filter(user=late.user).count() == 0
+
+
+def test_a_retried_winning_attempt_still_replays_its_order_after_the_sell_out(
+    gate_backend: str, flash_item: Any
+) -> None:
+    item = flash_item(stock=1)
+    winner = Api(shopper().token)
+    first = winner.post(f"flash-sales/{item.pk}/orders", {"quantity": 1}, headers={"Idempotency-Key": "tap-1"})
+    Api(shopper().token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1})
+    assert flash.known_sold_out(item.pk)
+
+    retried = winner.post(f"flash-sales/{item.pk}/orders", {"quantity": 1}, headers={"Idempotency-Key": "tap-1"})
+
+    assert first.status_code == retried.status_code == 201
+    assert retried.json()["id"] == first.json()["id"]
+    assert retried["Idempotent-Replayed"] == "true"
 
 
 def test_per_person_limit_holds_across_orders(gate_backend: str, flash_item: Any) -> None:
