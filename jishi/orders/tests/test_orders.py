@@ -47,11 +47,33 @@ def test_cart_rejects_bad_quantities(quantity: int) -> None:
     assert CartLine.objects.count() == 0
 
 
-def test_cart_rejects_unpublished_products() -> None:
-    sku = SkuFactory(product__status=ProductStatus.DRAFT)
+@pytest.mark.parametrize(
+    "sku_kw",
+    [{"product__status": ProductStatus.DRAFT}, {"is_active": False}],
+    ids=["unpublished product", "disabled sku"],
+)
+def test_cart_rejects_skus_not_on_sale(sku_kw: dict[str, object]) -> None:
+    sku = SkuFactory(**sku_kw)
     response = Api(shopper().token).post("cart/items", {"sku_id": sku.pk, "quantity": 1})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "sku_unavailable"
+    assert CartLine.objects.count() == 0
+
+
+def test_a_full_cart_refuses_a_new_line_but_merges_into_an_existing_one(settings: Any) -> None:
+    settings.JISHI = {**settings.JISHI, "CART_MAX_LINES": 2}
+    s = shopper()
+    api = Api(s.token)
+    a, b, c = skus(100, 200, 300)
+    api.post("cart/items", {"sku_id": a.pk, "quantity": 1})
+    api.post("cart/items", {"sku_id": b.pk, "quantity": 1})
+
+    refused = api.post("cart/items", {"sku_id": c.pk, "quantity": 1})
+    merged = api.post("cart/items", {"sku_id": a.pk, "quantity": 2})
+
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "cart_full"
+    assert merged.status_code == 200
+    assert dict(CartLine.objects.filter(user=s.user).values_list("sku_id", "quantity")) == {a.pk: 3, b.pk: 1}
 
 
 def test_preview_lists_every_adjustment() -> None:
@@ -256,6 +278,23 @@ def test_registered_steps_discount_lines_without_losing_a_fen() -> None:
     assert [line.discount for line in lines] == [33, 33, 34]
     assert order.payable == 1000 - 100 + 1000
     assert [a["step"] for a in order.adjustments] == ["test_ten_off", "shipping"]
+
+
+def test_add_to_cart_is_one_upsert_and_two_reads() -> None:
+    s = shopper()
+    api = Api(s.token)
+    first, second = skus(1000, 2000)
+    api.post("cart/items", {"sku_id": first.pk, "quantity": 1})
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("cart/items", {"sku_id": second.pk, "quantity": 2})
+
+    assert response.status_code == 200
+    assert [(line["sku_id"], line["quantity"]) for line in response.json()["lines"]] == [(second.pk, 2), (first.pk, 1)]
+    statements = [q["sql"].split(None, 1)[0].upper() for q in queries]
+    # token; the upsert that also checks the SKU is on sale; the cart, read back in the same
+    # transaction (a SAVEPOINT pair inside the test's own); then stock for the lines.
+    assert statements == ["SELECT", "SAVEPOINT", "INSERT", "SELECT", "RELEASE", "SELECT"], statements
 
 
 def test_place_order_with_three_lines_stays_under_twenty_queries() -> None:
