@@ -9,18 +9,9 @@ import pytest
 from conftest import Api
 from jishi.accounts.models import Address
 from jishi.marketing.models import FlashSession
-from jishi.testing.shop import shopper
+from jishi.testing.shop import ADDRESS_BODY, shopper
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "contact": "张三",
-    "phone": "13800000000",
-    "province": "浙江省",
-    "city": "杭州市",
-    "district": "西湖区",
-    "detail": "文三路 1 号",
-}
 
 
 @pytest.mark.parametrize("field", ["contact", "detail"])
@@ -28,7 +19,7 @@ def test_a_nul_character_in_the_body_is_a_422_naming_the_field(field: str) -> No
     s = shopper()
     Address.objects.filter(user=s.user).delete()
 
-    response = Api(s.token).post("addresses", {**ADDRESS, field: "a\x00b"})
+    response = Api(s.token).post("addresses", {**ADDRESS_BODY, field: "a\x00b"})
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid"
@@ -45,7 +36,7 @@ def test_a_nul_character_in_the_query_is_a_422() -> None:
 
 def test_the_escaped_text_backslash_u0000_is_ordinary_text() -> None:
     s = shopper()
-    response = Api(s.token).post("addresses", {**ADDRESS, "detail": "门牌 \\u0000 号"})
+    response = Api(s.token).post("addresses", {**ADDRESS_BODY, "detail": "门牌 \\u0000 号"})
 
     assert response.status_code == 201
     assert Address.objects.get(pk=response.json()["id"]).detail == "门牌 \\u0000 号"

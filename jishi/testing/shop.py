@@ -24,6 +24,17 @@ class Shopper:
         fund_wallet(self.user, amount)
 
 
+# A valid body for POST /api/v1/addresses.
+ADDRESS_BODY = {
+    "contact": "李四",
+    "phone": "13800000000",
+    "province": "浙江省",
+    "city": "杭州市",
+    "district": "西湖区",
+    "detail": "文一路 1 号",
+}
+
+
 def fund_wallet(user: User, amount: int, key: str | None = None) -> None:
     ledger.transfer(
         kind="wallet_topup",
