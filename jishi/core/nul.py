@@ -34,7 +34,8 @@ class RefuseNulMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith("/api/"):
             fields = [key for key, values in request.GET.lists() if any("\x00" in v for v in values)]
-            if request.method in {"POST", "PUT", "PATCH"} and b"\\u0000" in request.body:
+            # JSON only: reading a multipart upload's body here would hold the whole file in memory.
+            if request.content_type == "application/json" and b"\\u0000" in request.body:
                 try:  # only an escaped NUL can be in valid JSON; a literal "\u0000" text is fine
                     fields += nul_fields(json.loads(request.body))
                 except ValueError:

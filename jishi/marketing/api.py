@@ -222,9 +222,14 @@ class CampaignOrderIn(Schema):
 
 class FlashBuyerAuth(TokenAuth):
     """A bearer token, except that an item this process just saw sell out is refused before
-    the token is looked up: at a sale's peak almost every attempt is such a refusal."""
+    the token is looked up: at a sale's peak almost every attempt is such a refusal.
+
+    ``FlashSoldOutMiddleware`` has already asked for attempts without an Idempotency-Key;
+    only keyed ones (which it lets through for replays) are asked here."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if "HTTP_IDEMPOTENCY_KEY" not in request.META:
+            return super().authenticate(request, token)
         match = request.resolver_match
         item_id = match.kwargs.get("item_id") if match else None
         if item_id is not None and str(item_id).isdigit() and flash.known_sold_out(int(item_id)):

@@ -97,6 +97,19 @@ def test_a_retried_winning_attempt_still_replays_its_order_after_the_sell_out(
     assert retried["Idempotent-Replayed"] == "true"
 
 
+def test_a_new_keyed_attempt_after_the_sell_out_is_refused(gate_backend: str, flash_item: Any) -> None:
+    item = flash_item(stock=1)
+    Api(shopper().token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1})
+    Api(shopper().token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1})
+    late = shopper()
+
+    response = Api(late.token).post(f"flash-sales/{item.pk}/orders", {"quantity": 1}, headers={"Idempotency-Key": "k"})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "sold_out"
+    assert Order.objects.filter(user=late.user).count() == 0
+
+
 def test_per_person_limit_holds_across_orders(gate_backend: str, flash_item: Any) -> None:
     item = flash_item(stock=10, limit=2)
     api = Api(shopper().token)
