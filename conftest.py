@@ -110,3 +110,16 @@ def redis_url() -> str:
 
     redis.Redis.from_url(url).ping()
     return url
+
+
+@pytest.fixture
+def frozen_rate_window(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Rate limits count in fixed windows: a test that counts hits must not straddle a window's end."""
+    import time
+    from types import SimpleNamespace
+
+    from jishi.core import ratelimit
+
+    now = float(int(time.time()))
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))
+    return now

@@ -91,20 +91,20 @@ def test_sms_code_is_single_use_and_wrong_code_fails(api: Any) -> None:
     assert again.json()["error"]["code"] == "invalid_code"
 
 
-def test_sms_is_rate_limited_per_phone(api: Any) -> None:
+def test_sms_is_rate_limited_per_phone(api: Any, frozen_rate_window: float) -> None:
     assert api.post("auth/sms-code", {"phone": "13712340000"}).status_code == 200
     second = api.post("auth/sms-code", {"phone": "13712340000"})
     assert second.status_code == 429
     assert second.json()["error"]["code"] == "rate_limited"
 
 
-def test_sms_is_rate_limited_per_ip(api: Any, settings: Any) -> None:
+def test_sms_is_rate_limited_per_ip(api: Any, frozen_rate_window: float, settings: Any) -> None:
     settings.JISHI = {**settings.JISHI, "SMS_PER_IP_PER_HOUR": 3}
     codes = [api.post("auth/sms-code", {"phone": f"1371234100{i}"}).status_code for i in range(5)]
     assert codes == [200, 200, 200, 429, 429]
 
 
-def test_login_attempts_are_rate_limited(api: Any, settings: Any) -> None:
+def test_login_attempts_are_rate_limited(api: Any, frozen_rate_window: float, settings: Any) -> None:
     settings.JISHI = {**settings.JISHI, "LOGIN_ATTEMPTS_PER_10_MIN": 3}
     UserFactory(phone="13900000001", username="13900000001")
     codes = [api.post("auth/login", {"phone": "13900000001", "password": "bad"}).status_code for _ in range(5)]

@@ -178,7 +178,9 @@ def test_paying_marks_the_purchase_paid(gate_backend: str, flash_item: Any) -> N
     assert ledger.check_ledger() == []
 
 
-def test_buyer_attempts_are_rate_limited(gate_backend: str, flash_item: Any, settings: Any) -> None:
+def test_buyer_attempts_are_rate_limited(
+    gate_backend: str, flash_item: Any, settings: Any, frozen_rate_window: float
+) -> None:
     settings.JISHI_MARKETING = {**settings.JISHI_MARKETING, "FLASH_ATTEMPTS_PER_WINDOW": 2}
     item = flash_item(stock=0)
     s = shopper()

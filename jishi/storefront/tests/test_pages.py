@@ -303,7 +303,7 @@ def test_sms_code_refusal_over_htmx_is_a_200_fragment(client: Client, db: None) 
     assert "手机号格式不正确" in text(response)
 
 
-def test_sms_code_rate_limit_shows_error(client: Client, db: None) -> None:
+def test_sms_code_rate_limit_shows_error(client: Client, db: None, frozen_rate_window: float) -> None:
     data = {"mode": "sms", "action": "send_code", "phone": "13700003333"}
     client.post("/login/", data)
 
