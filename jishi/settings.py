@@ -211,6 +211,10 @@ JISHI: dict[str, Any] = {
     "CART_MAX_LINES": env_int("JISHI_CART_MAX_LINES", 100),
     # payments
     "PAYMENT_RECONCILE_AFTER_SECONDS": env_int("JISHI_PAYMENT_RECONCILE_AFTER_SECONDS", 120),
+    # A payment still pending this long after its order closed is given up at the provider.
+    "PAYMENT_ABANDON_AFTER_DAYS": env_int("JISHI_PAYMENT_ABANDON_AFTER_DAYS", 2),
+    # A refund left requested this long (crash, outage) is retried by the resume job.
+    "REFUND_RESUME_AFTER_SECONDS": env_int("JISHI_REFUND_RESUME_AFTER_SECONDS", 60),
     "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
 }
 

@@ -11,6 +11,7 @@ class CommissionSource(models.TextChoices):
     DISTRIBUTION = "distribution", _("分销佣金")
     CONTENT = "content", _("内容佣金")
     LEADER = "leader", _("团长佣金")
+    GROUP_LEADER = "group_leader", _("拼团团长奖励")
 
 
 class CommissionStatus(models.TextChoices):
@@ -82,6 +83,7 @@ class Withdrawal(models.Model):
     amount = models.BigIntegerField(_("提现金额"))
     fee = models.BigIntegerField(_("手续费"), default=0)
     net = models.BigIntegerField(_("到账金额"))
+    debt_repaid = models.BigIntegerField(_("抵扣欠款"), default=0)
     channel = models.CharField(_("渠道"), max_length=16, choices=WithdrawalChannel.choices)
     account = models.CharField(_("收款账号"), max_length=120, blank=True)
     status = models.CharField(

@@ -9,7 +9,7 @@ payout ``payable → wallet|cash + fee revenue``, rejection ``payable → availa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,10 +21,12 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
 from jishi.core import audit, ledger
+from jishi.core.conf import setting
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import BP_DENOMINATOR, allocate, apply_rate
 from jishi.core.sql import insert_once
+from jishi.orders import locks as order_locks
 from jishi.orders.models import AfterSale, AfterSaleStatus
 
 from .models import Commission, CommissionRefund, CommissionStatus, Withdrawal, WithdrawalChannel, WithdrawalStatus
@@ -41,6 +43,9 @@ class Share:
     base_amount: int
     amount: int
     rate_bp: int | None = None
+
+
+OPEN_CASE_STATUSES = (AfterSaleStatus.PENDING, AfterSaleStatus.REFUNDING)
 
 
 def _expense() -> Account:
@@ -91,37 +96,34 @@ def grant(
 
 
 def schedule_unfreeze(order_id: int, completed_at: datetime) -> int:
-    """The order completed: each frozen commission becomes due after its freeze days."""
+    """The order completed: each frozen commission becomes due after its freeze days, and never
+    before the after-sales window closes (a commission must not be withdrawn while the order
+    can still be refunded)."""
     scheduled = 0
+    window = timedelta(days=setting("AFTER_SALE_DAYS"))
     rows = Commission.objects.filter(order_id=order_id, status=CommissionStatus.FROZEN, unfreeze_at__isnull=True)
     for days in set(rows.values_list("freeze_days", flat=True)):
-        scheduled += rows.filter(freeze_days=days).update(unfreeze_at=completed_at + timedelta(days=days))
+        due = completed_at + max(timedelta(days=days), window)
+        scheduled += rows.filter(freeze_days=days).update(unfreeze_at=due)
     return scheduled
 
 
-def _open_case_orders(order_ids: Iterable[int]) -> set[int]:
-    return set(
-        AfterSale.objects.filter(order_id__in=list(order_ids), status=AfterSaleStatus.PENDING).values_list(
-            "order_id", flat=True
-        )
-    )
-
-
 def unfreeze_due(now: datetime | None = None, limit: int = 1000) -> int:
-    """Move due commissions to available, skipping orders with an open after-sales case."""
+    """Move due commissions to available, order by order, skipping orders with an open
+    after-sales case. The order is locked before the check, so a case opened meanwhile either
+    waits for this or is seen by it."""
     now = now or timezone.now()
-    due = list(Commission.objects.filter(status=CommissionStatus.FROZEN, unfreeze_at__lte=now).order_by("id")[:limit])
-    blocked = _open_case_orders({c.order_id for c in due})
+    due = Commission.objects.filter(status=CommissionStatus.FROZEN, unfreeze_at__lte=now)
+    order_ids = sorted(set(due.order_by("id").values_list("order_id", flat=True)[:limit]))
     moved = 0
-    for commission in due:
-        if commission.order_id in blocked:
-            continue
+    for order_id in order_ids:
         with transaction.atomic():
-            locked = Commission.objects.select_for_update().get(pk=commission.pk)
-            if locked.status != CommissionStatus.FROZEN:
+            order_locks.lock_order(order_id)
+            if AfterSale.objects.filter(order_id=order_id, status__in=OPEN_CASE_STATUSES).exists():
                 continue
-            _release(locked, now)
-            moved += 1
+            for commission in due.filter(order_id=order_id).select_for_update().order_by("id"):
+                _release(commission, now)
+                moved += 1
     return moved
 
 
@@ -129,9 +131,8 @@ def _release(commission: Commission, now: datetime) -> None:
     amount = commission.remaining
     if amount > 0:
         user_id = commission.beneficiary_id
-        debt = ledger.receivable_account(user_id, AccountKind.COMMISSION_DEBT)
-        debt = Account.objects.select_for_update().get(pk=debt.pk)
-        repay = min(amount, -debt.balance) if debt.balance < 0 else 0
+        debt, owed = _open_debt(user_id)
+        repay = min(amount, owed)
         legs = [(ledger.user_account(user_id, AccountKind.COMMISSION_FROZEN), -amount)]
         if repay:
             legs.append((debt, repay))
@@ -176,6 +177,7 @@ def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[s
             if full or row.line_id in refunded_by_line:
                 groups[row.line_id].append(row)
         legs: list[tuple[Account, int]] = []
+        available: dict[int, Account] = {}  # each beneficiary's available balance, locked once
         total = 0
         for line_id, group in groups.items():
             refunded_base = group[0].refunded_base + refunded_by_line.get(line_id or 0, 0)
@@ -187,7 +189,7 @@ def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[s
                     reversed_amount=reversed_amount, refunded_base=refunded_base, status=status
                 )
                 if delta:
-                    legs.extend(_reversal_legs(commission, delta))
+                    legs.extend(_reversal_legs(commission, delta, available))
                     total += delta
         if total:
             legs.append((_expense(), total))
@@ -200,20 +202,34 @@ def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[s
     return total
 
 
-def _reversal_legs(commission: Commission, delta: int) -> list[tuple[Account, int]]:
+def _reversal_legs(commission: Commission, delta: int, available: dict[int, Account]) -> list[tuple[Account, int]]:
+    """Legs taking ``delta`` back from one commission. ``available`` carries each beneficiary's
+    available balance through the posting, less what earlier legs of it already take, so two
+    commissions of one promoter never both count the same fen."""
     user_id = commission.beneficiary_id
     if commission.status == CommissionStatus.FROZEN:
         return [(ledger.user_account(user_id, AccountKind.COMMISSION_FROZEN), -delta)]
-    available = ledger.user_account(user_id, AccountKind.COMMISSION_AVAILABLE)
-    available = Account.objects.select_for_update().get(pk=available.pk)
-    take = min(delta, available.balance)
+    account = available.get(user_id)
+    if account is None:
+        account = ledger.user_account(user_id, AccountKind.COMMISSION_AVAILABLE)
+        account = available[user_id] = Account.objects.select_for_update().get(pk=account.pk)
+    take = min(delta, account.balance)
+    account.balance -= take
     legs = []
     if take:
-        legs.append((available, -take))
+        legs.append((account, -take))
     if delta - take:
-        # Already withdrawn: the rest becomes a debt that later commissions pay first.
+        # Already withdrawn (or held by a pending withdrawal): the rest becomes a debt that
+        # later commissions, and any withdrawal returned or paid, settle first.
         legs.append((ledger.receivable_account(user_id, AccountKind.COMMISSION_DEBT), -(delta - take)))
     return legs
+
+
+def _open_debt(user_id: int) -> tuple[Account, int]:
+    """The beneficiary's debt account, locked, and what is owed on it (≥ 0)."""
+    debt = ledger.receivable_account(user_id, AccountKind.COMMISSION_DEBT)
+    debt = Account.objects.select_for_update().get(pk=debt.pk)
+    return debt, max(0, -debt.balance)
 
 
 # --- totals and withdrawals ---------------------------------------------------------
@@ -279,15 +295,30 @@ def approve_withdrawal(actor: User, withdrawal_id: int, reference: str = "") -> 
             target = ledger.user_account(w.user_id, AccountKind.WALLET)
         else:
             target = ledger.platform_account(AccountKind.PLATFORM_CASH, f"payout:{w.channel}")
-        legs = [(_payable(), -w.amount), (target, w.net)]
-        if w.fee:
-            legs.append((ledger.platform_account(AccountKind.PLATFORM_REVENUE, "withdrawal_fee"), w.fee))
+        # A debt that arose while this was pending (a reversal of withdrawn commission) is
+        # settled out of it first; the fee shrinks in proportion to what is still paid out.
+        debt, owed = _open_debt(w.user_id)
+        repay = min(owed, w.amount)
+        fee = w.fee * (w.amount - repay) // w.amount
+        net = w.amount - repay - fee
+        legs = [(_payable(), -w.amount), (debt, repay), (target, net)]
+        if fee:
+            legs.append((ledger.platform_account(AccountKind.PLATFORM_REVENUE, "withdrawal_fee"), fee))
         ledger.post(
-            kind="withdrawal_payout", key=f"withdrawal:{w.pk}:payout", legs=legs, reference=f"withdrawal:{w.pk}"
+            kind="withdrawal_payout",
+            key=f"withdrawal:{w.pk}:payout",
+            legs=[(account, amount) for account, amount in legs if amount],
+            reference=f"withdrawal:{w.pk}",
         )
         now = timezone.now()
         Withdrawal.objects.filter(pk=w.pk).update(
-            status=WithdrawalStatus.PAID, reference=reference.strip()[:64], reviewed_by=actor, reviewed_at=now
+            status=WithdrawalStatus.PAID,
+            fee=fee,
+            net=net,
+            debt_repaid=repay,
+            reference=reference.strip()[:64],
+            reviewed_by=actor,
+            reviewed_at=now,
         )
         audit.record(
             actor, "withdrawal.approve", f"withdrawal:{w.pk}", amount=w.amount, channel=w.channel, reference=reference
@@ -299,15 +330,22 @@ def approve_withdrawal(actor: User, withdrawal_id: int, reference: str = "") -> 
 def reject_withdrawal(actor: User, withdrawal_id: int, reason: str) -> Withdrawal:
     with transaction.atomic():
         w = _pending_withdrawal(withdrawal_id)
-        ledger.transfer(
+        # Back to available, but a debt that arose meanwhile is paid first.
+        debt, owed = _open_debt(w.user_id)
+        repay = min(owed, w.amount)
+        legs = [
+            (_payable(), -w.amount),
+            (debt, repay),
+            (ledger.user_account(w.user_id, AccountKind.COMMISSION_AVAILABLE), w.amount - repay),
+        ]
+        ledger.post(
             kind="withdrawal_return",
             key=f"withdrawal:{w.pk}:return",
             reference=f"withdrawal:{w.pk}",
-            source=_payable(),
-            target=ledger.user_account(w.user_id, AccountKind.COMMISSION_AVAILABLE),
-            amount=w.amount,
+            legs=[(account, amount) for account, amount in legs if amount],
         )
         Withdrawal.objects.filter(pk=w.pk).update(
+            debt_repaid=repay,
             status=WithdrawalStatus.REJECTED,
             reject_reason=reason[:200],
             reviewed_by=actor,

@@ -11,3 +11,4 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("handlers")
+        autodiscover_modules("ledger_checks")  # each app's part of check-ledger

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Min
 from django.utils import timezone
 
 from jishi.core.conf import setting
@@ -44,9 +45,25 @@ def handlers_for(event_name: str) -> list[tuple[str, Handler]]:
     return list(_handlers.get(event_name, []))
 
 
-def publish(name: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Write the event in the current transaction; delivery starts once it commits."""
-    event = OutboxEvent.objects.create(name=name, payload=payload)
+# Payload fields that name the aggregate an event belongs to, most specific first.
+AGGREGATE_FIELDS = ("order_id", "group_id", "post_id", "user_id")
+
+
+def aggregate_key(payload: dict[str, Any]) -> str:
+    """``order:42`` for an event about order 42: events of one key are delivered in order."""
+    for field in AGGREGATE_FIELDS:
+        value = payload.get(field)
+        if value is not None:
+            return f"{field.removesuffix('_id')}:{value}"
+    return ""
+
+
+def publish(name: str, payload: dict[str, Any], key: str | None = None) -> OutboxEvent:
+    """Write the event in the current transaction; delivery starts once it commits.
+
+    ``key`` names its aggregate (derived from the payload when omitted): a handler sees the
+    events of one key in publication order, and a later one waits while an earlier one fails."""
+    event = OutboxEvent.objects.create(name=name, payload=payload, key=aggregate_key(payload) if key is None else key)
     transaction.on_commit(_kick)
     return event
 
@@ -80,16 +97,27 @@ def deliver_event(event: OutboxEvent) -> bool:
             ok = False
             log.exception("handler %s failed on event %s", handler_name, event.pk)
             event.last_error = f"{handler_name}: {exc!r}"[:2000]
+    rows = OutboxEvent.objects.filter(pk=event.pk)
     if ok:
-        OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+        rows.update(dispatched_at=timezone.now())
     else:
-        attempts = event.attempts + 1
-        OutboxEvent.objects.filter(pk=event.pk).update(
-            attempts=attempts,
-            last_error=event.last_error,
-            dead=attempts >= setting("EVENT_MAX_ATTEMPTS"),
-        )
+        # Counted in the database: two consumers failing the same event both count.
+        rows.update(attempts=F("attempts") + 1, last_error=event.last_error)
+        rows.filter(attempts__gte=setting("EVENT_MAX_ATTEMPTS")).update(dead=True)
     return ok
+
+
+def _first_dead(keys: set[str]) -> dict[str, int]:
+    """The earliest dead event of each key: nothing later of that key goes until it is retried."""
+    if not keys:
+        return {}
+    rows = (
+        OutboxEvent.objects.filter(key__in=keys, dispatched_at__isnull=True, dead=True)
+        .values("key")
+        .annotate(first=Min("id"))
+        .values_list("key", "first")
+    )
+    return dict(rows)
 
 
 def deliver_pending(limit: int = 500) -> int:
@@ -100,6 +128,7 @@ def deliver_pending(limit: int = 500) -> int:
     delivered = 0
     try:
         seen: set[int] = set()
+        blocked: set[str] = set()  # keys whose earlier event failed in this run
         while True:
             batch = list(
                 OutboxEvent.objects.filter(dispatched_at__isnull=True, dead=False)
@@ -108,10 +137,18 @@ def deliver_pending(limit: int = 500) -> int:
             )
             if not batch:
                 break
+            # Batches run in id order, so an event goes only when every earlier event of its
+            # key went: one that failed (or died) holds back the rest of its aggregate.
+            dead = _first_dead({e.key for e in batch if e.key})
             for event in batch:
                 seen.add(event.pk)
+                if event.key and (event.key in blocked or dead.get(event.key, event.pk) < event.pk):
+                    blocked.add(event.key)
+                    continue
                 if deliver_event(event):
                     delivered += 1
+                elif event.key:
+                    blocked.add(event.key)
             if len(seen) >= limit:
                 break
     finally:

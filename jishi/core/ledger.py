@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -181,6 +181,12 @@ def post(
         transaction_id = _insert_transaction_once(key, kind, reference, memo)
         if transaction_id is None:
             existing = Transaction.objects.only("id").get(key=key)
+            posted = dict(Entry.objects.filter(transaction_id=existing.pk).values_list("account_id", "amount"))
+            wanted = {account_id: amount for account_id, amount in merged.items() if amount}
+            if posted != wanted:
+                # Same key, other money: a caller reusing a key for a different posting is a bug
+                # that would otherwise silently drop the second posting.
+                raise LedgerError(f"posting {key} replayed with other legs: {wanted} != {posted}")
             return Posting(existing.pk, created=False)
         Entry.objects.bulk_create(
             Entry(transaction_id=transaction_id, account_id=account_id, amount=amount)
@@ -232,8 +238,65 @@ def history(account: Account, limit: int = 50, offset: int = 0) -> Iterable[Entr
     )
 
 
+DomainCheck = Callable[[], list[str]]
+_domain_checks: dict[str, DomainCheck] = {}
+
+
+def register_check(name: str) -> Callable[[DomainCheck], DomainCheck]:
+    """Register a check that holds the book against an app's own rows (payments against
+    postings, commissions against their balances...). Apps register theirs in ``ready()``."""
+
+    def register(func: DomainCheck) -> DomainCheck:
+        _domain_checks[name] = func
+        return func
+
+    return register
+
+
+def posted_amounts(kind: str, keys: Iterable[str] | None = None) -> dict[str, int]:
+    """What each transaction of ``kind`` moved (the sum of its positive legs), by key."""
+    rows = Entry.objects.filter(transaction__kind=kind, amount__gt=0)
+    if keys is not None:
+        rows = rows.filter(transaction__key__in=list(keys))
+    return {
+        key: int(total)
+        for key, total in rows.values("transaction__key")
+        .annotate(total=Sum("amount"))
+        .values_list("transaction__key", "total")
+    }
+
+
+def balances_by_owner(kind: str) -> dict[int, int]:
+    """Every user's balance of ``kind`` (tracked or summed from entries), by user id."""
+    out: dict[int, int] = {}
+    tracked = Account.objects.filter(kind=kind, owner__isnull=False, track_balance=True)
+    out.update((owner, int(b)) for owner, b in tracked.values_list("owner_id", "balance"))
+    untracked = (
+        Entry.objects.filter(account__kind=kind, account__owner__isnull=False, account__track_balance=False)
+        .values("account__owner_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account__owner_id", "total")
+    )
+    for owner, total in untracked:
+        out[owner] = out.get(owner, 0) + int(total)
+    return out
+
+
 def check_ledger() -> list[str]:
-    """Every invariant of the book; an empty list means the ledger is sound."""
+    """Every invariant of the book, and the book held against the domain (each app's registered
+    checks, dead events); an empty list means the ledger is sound."""
+    problems = _check_book()
+    from .models import OutboxEvent
+
+    dead = OutboxEvent.objects.filter(dead=True, dispatched_at__isnull=True)
+    for name, pk, error in dead.values_list("name", "id", "last_error")[:100]:
+        problems.append(f"event {name}#{pk} is dead (never applied): {error[:200]}")
+    for name, check in sorted(_domain_checks.items()):
+        problems.extend(f"{name}: {p}" for p in check())
+    return problems
+
+
+def _check_book() -> list[str]:
     problems: list[str] = []
     unbalanced = (
         Entry.objects.values("transaction_id", "transaction__key").annotate(total=Sum("amount")).exclude(total=0)

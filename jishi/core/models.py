@@ -97,6 +97,8 @@ class OutboxEvent(models.Model):
     """An event written in the same transaction as the change it announces."""
 
     name = models.CharField(max_length=64, db_index=True)
+    # The aggregate the event belongs to (``order:42``): its events reach each handler in order.
+    key = models.CharField(max_length=80, blank=True, default="")
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -112,7 +114,12 @@ class OutboxEvent(models.Model):
                 fields=["id"],
                 name="outbox_pending_idx",
                 condition=models.Q(dispatched_at__isnull=True, dead=False),
-            )
+            ),
+            models.Index(
+                fields=["key", "id"],
+                name="outbox_undispatched_key_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -110,8 +110,23 @@ def on_completed(
     return credited
 
 
-def on_refunded(order_id: int, user_id: int, after_sale_id: int, amount: int, paid_amount: int, full: bool) -> None:
-    """Reverse the refunded share of what the order used and earned."""
+def on_refunded(
+    order_id: int,
+    user_id: int,
+    after_sale_id: int,
+    amount: int,
+    paid_amount: int,
+    full: bool,
+    *,
+    goods_amount: int | None = None,
+    goods_paid: int | None = None,
+) -> None:
+    """Reverse the refunded share of what the order used and earned.
+
+    Points spent paid for goods, so they come back in proportion to the goods refunded (not to
+    an amount that includes shipping); ``full`` (every fen or every unit back) returns them all."""
+    goods_amount = amount if goods_amount is None else goods_amount
+    goods_paid = paid_amount if goods_paid is None else goods_paid
     with transaction.atomic():
         lock_member(user_id)
         row = order_points_row(order_id, user_id)
@@ -119,14 +134,15 @@ def on_refunded(order_id: int, user_id: int, after_sale_id: int, amount: int, pa
             return  # a replay (the row lock makes this check-then-act safe)
         OrderPoints.objects.filter(pk=row.pk).update(
             refunded=F("refunded") + amount,
+            goods_refunded=F("goods_refunded") + goods_amount,
             refunded_after_earn=F("refunded_after_earn") + (amount if row.earned_at else 0),
             refunds_applied=[*row.refunds_applied, after_sale_id],
         )
         row.refresh_from_db()
-        full = full or (paid_amount > 0 and row.refunded >= paid_amount)
+        full = full or (paid_amount > 0 and row.refunded >= paid_amount) or (0 < goods_paid <= row.goods_refunded)
         reference = f"order:{order_id}"
         if row.used > row.used_returned:
-            target = row.used if full or paid_amount <= 0 else row.used * row.refunded // paid_amount
+            target = row.used if full or goods_paid <= 0 else row.used * row.goods_refunded // goods_paid
             given = points.restore(
                 user_id,
                 row.spend_key,

@@ -27,13 +27,16 @@ def on_order_completed(event: OutboxEvent) -> None:
 @subscribe("order.refunded")
 def on_order_refunded(event: OutboxEvent) -> None:
     p = event.payload
+    shipping_refunded = int(p.get("shipping_amount") or 0)
     earning.on_refunded(
         p["order_id"],
         p["user_id"],
         int(p["after_sale_id"]),
         int(p["amount"]),
         int(p["order_paid_amount"]),
-        bool(p.get("full")),
+        bool(p.get("full") or p.get("all_units")),
+        goods_amount=int(p["amount"]) - shipping_refunded,
+        goods_paid=int(p["order_paid_amount"]) - int(p.get("order_shipping_fee") or 0),
     )
     if (p.get("full") or p.get("all_units")) and (p.get("meta") or {}).get("points_mall"):
         mall.give_back(p["order_id"])

@@ -196,6 +196,7 @@ class OrderPoints(models.Model):
     earn_base = models.BigIntegerField(default=0)  # fen the earning was computed on
     earned_clawed = models.BigIntegerField(default=0)
     refunded = models.BigIntegerField(default=0)  # fen refunded so far (from order.refunded events)
+    goods_refunded = models.BigIntegerField(default=0)  # of which for goods (shipping excluded)
     refunded_after_earn = models.BigIntegerField(default=0)
     paid_amount = models.BigIntegerField(default=0)
     growth_added = models.BigIntegerField(default=0)

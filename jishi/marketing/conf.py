@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     # 拼团
     "GROUP_TIME_LIMIT_HOURS": 24,
     "GROUP_PAY_MINUTES": 15,
-    "GROUP_LEADER_BONUS": 500,  # fen to the leader's wallet when the group completes (0: none)
+    "GROUP_LEADER_BONUS": 500,  # fen earned by the leader when the group completes (0: none)
+    "GROUP_LEADER_BONUS_FREEZE_DAYS": 7,  # frozen like a commission on the leader's order
     # bargain
     "BARGAIN_TIME_LIMIT_HOURS": 24,
     "BARGAIN_PAY_MINUTES": 30,

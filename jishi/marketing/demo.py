@@ -12,17 +12,17 @@ from jishi.catalog.models import Product, ProductStatus, Sku
 from jishi.core import ledger
 from jishi.core.events import deliver_pending
 from jishi.core.models import AccountKind
+from jishi.inventory.services import sellable
 from jishi.demo.seed import Progress, demo_buyers
 from jishi.payments.services import pay_with_wallet
 
-from . import bargains, groups
+from . import bargains, flash, groups
 from .models import (
     Bargain,
     BargainCampaign,
     CouponKind,
     CouponScope,
     CouponTemplate,
-    FlashItem,
     FlashSession,
     Group,
     GroupBuyCampaign,
@@ -116,15 +116,19 @@ def seed_flash_sale(progress: Progress) -> int:
         name=FLASH_SESSION, starts_at=start, ends_at=start + timedelta(hours=2), rolling=True
     )
     created = 1
+
     for i, sku in enumerate(_skus(6)):
-        FlashItem.objects.create(
-            session=session,
-            sku=sku,
-            flash_price=max(1, sku.price * (40 + 5 * i) // 100),
-            total_stock=50 + 25 * i,
-            stock_left=50 + 25 * i,
-            per_person_limit=1 + i % 2,
-            sort=i,
+        free = sellable([sku.pk]).get(sku.pk, 0)
+        flash.add_item(
+            None,
+            session.pk,
+            {
+                "sku_id": sku.pk,
+                "flash_price": max(1, sku.price * (40 + 5 * i) // 100),
+                "stock": min(50 + 25 * i, free // 2),  # half of what the shelf holds is set aside
+                "per_person_limit": 1 + i % 2,
+                "sort": i,
+            },
         )
         created += 1
         progress.update(i + 1, 6)

@@ -22,6 +22,7 @@ from jishi.accounts.models import Address, User
 from jishi.core import audit, ratelimit
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.sql import insert_once
+from jishi.inventory import services as inventory
 from jishi.orders import services as orders
 from jishi.orders.models import Order
 from jishi.orders.pipeline import Checkout
@@ -227,7 +228,13 @@ def return_stock(order_id: int) -> bool:
             status=FlashPurchaseStatus.RETURNED
         ):
             return False
-        FlashItem.objects.filter(pk=purchase.item_id).update(stock_left=F("stock_left") + purchase.quantity)
+        item = FlashItem.objects.select_related("sku").get(pk=purchase.item_id)
+        if item.released_at is None:
+            FlashItem.objects.filter(pk=item.pk).update(stock_left=F("stock_left") + purchase.quantity)
+        else:  # the sale is over and its quota went back to the warehouse: so does this unit
+            inventory.release(
+                [(item.sku_id, purchase.quantity)], reference=f"flash-item:{item.pk}", location_id=item.location_id
+            )
         FlashQuota.objects.filter(
             item_id=purchase.item_id, user_id=purchase.user_id, bought__gte=purchase.quantity
         ).update(bought=F("bought") - purchase.quantity)
@@ -236,6 +243,27 @@ def return_stock(order_id: int) -> bool:
             item_id, user_id, quantity = purchase.item_id, purchase.user_id, purchase.quantity
             transaction.on_commit(lambda: gate.give_back(item_id, user_id, quantity))
     return True
+
+
+def release_ended_items(now: datetime | None = None) -> int:
+    """Periodic: the unsold quota of items whose sale is over goes back to the warehouse, once."""
+    now = now or timezone.now()
+    ended = FlashItem.objects.filter(released_at__isnull=True).filter(
+        Q(session__is_active=False) | Q(session__rolling=False, session__ends_at__lte=now)
+    )
+    released = 0
+    for item_id in list(ended.values_list("id", flat=True)):
+        with transaction.atomic():
+            item = FlashItem.objects.select_for_update().filter(pk=item_id, released_at__isnull=True).first()
+            if item is None:
+                continue
+            if item.stock_left:
+                inventory.release(
+                    [(item.sku_id, item.stock_left)], reference=f"flash-item:{item.pk}", location_id=item.location_id
+                )
+            FlashItem.objects.filter(pk=item.pk).update(released_at=now, stock_left=0)
+            released += 1
+    return released
 
 
 def load_gate(item_id: int, *, force: bool) -> bool:
@@ -325,17 +353,30 @@ def add_item(actor: Any, session_id: int, data: dict[str, Any]) -> FlashItem:
         raise InvalidInput(code="sku_unavailable", fields={"sku_id": [str(data["sku_id"])]})
     if data["flash_price"] > sku.price:
         raise InvalidInput(code="flash_price_above_price", fields={"flash_price": [str(sku.price)]})
-    item = FlashItem.objects.create(
-        session_id=session_id,
-        sku=sku,
-        flash_price=data["flash_price"],
-        total_stock=data["stock"],
-        stock_left=data["stock"],
-        per_person_limit=data.get("per_person_limit", 1),
-        commission=data.get("commission", mkt_setting("CAMPAIGN_COMMISSION")),
-        points=data.get("points", mkt_setting("CAMPAIGN_POINTS")),
-        sort=data.get("sort", 0),
-    )
+    with transaction.atomic():
+        location = inventory.default_location()
+        item = FlashItem.objects.create(
+            session_id=session_id,
+            sku=sku,
+            flash_price=data["flash_price"],
+            total_stock=data["stock"],
+            stock_left=data["stock"],
+            per_person_limit=data.get("per_person_limit", 1),
+            commission=data.get("commission", mkt_setting("CAMPAIGN_COMMISSION")),
+            points=data.get("points", mkt_setting("CAMPAIGN_POINTS")),
+            sort=data.get("sort", 0),
+            location=location,
+        )
+        # The quota is set aside from the warehouse: sold or not, it cannot be sold twice.
+        try:
+            if item.total_stock:
+                inventory.reserve(
+                    [(sku.pk, item.total_stock)], reference=f"flash-item:{item.pk}", location_id=location.pk
+                )
+        except Conflict as exc:
+            raise InvalidInput(
+                _("库存不足，无法设置秒杀库存"), code="insufficient_stock", fields={"stock": [str(item.total_stock)]}
+            ) from exc
     audit.record(actor, "flash_item.create", f"flash_item:{item.pk}", stock=item.total_stock)
     if gate.enabled():
         load_gate(item.pk, force=True)

@@ -20,11 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
-from jishi.core import audit, ledger
+from jishi.commission import services as commission
+from jishi.commission.models import CommissionSource
+from jishi.commission.services import Share
+from jishi.core import audit
 from jishi.core.errors import Conflict, InvalidInput, NotFound
-from jishi.core.models import AccountKind
 from jishi.orders import services as orders
-from jishi.orders.models import Order, OrderStatus
+from jishi.orders.models import AfterSale, AfterSaleStatus, Order, OrderStatus
 from jishi.orders.pipeline import Checkout
 
 from .conf import mkt_setting
@@ -173,9 +175,13 @@ def member_paid(order_id: int, now: datetime | None = None) -> None:
             if group.paid_count >= group.size:
                 _complete(group, now)
             return
-    # Paid into a group that failed, was cancelled or is over: the money goes straight back.
-    if group.status != GroupStatus.COMPLETE:
-        _refund_member(member.pk, _("拼团未成功，自动退款"))
+        if group.status == GroupStatus.COMPLETE:
+            # Paid after the group completed (at X% full, before its seat was closed): in.
+            orders.release_fulfilment_hold([order_id])
+            return
+    # Paid into a group that failed or was cancelled: the money goes straight back (made once
+    # this handler's transaction commits: no provider call inside it).
+    _refund_member(member.pk, _("拼团未成功，自动退款"), execute=False)
 
 
 def member_refunded(order_id: int) -> None:
@@ -214,19 +220,7 @@ def _complete(group: Group, now: datetime) -> bool:
         status=GroupStatus.COMPLETE, completed_at=now
     ):
         return False
-    bonus = group.campaign.leader_bonus
-    if bonus is None:
-        bonus = mkt_setting("GROUP_LEADER_BONUS")
-    if bonus > 0:
-        ledger.transfer(
-            kind="group_leader_bonus",
-            key=f"group-bonus:{group.pk}",
-            source=ledger.platform_account(AccountKind.PLATFORM_BUDGET, "group_buy"),
-            target=ledger.user_account(group.leader_id, AccountKind.WALLET),
-            amount=bonus,
-            reference=f"group:{group.pk}",
-            memo=str(_("拼团团长奖励")),
-        )
+    _grant_leader_bonus(group)
     # The group formed: its paid orders may now be shipped.
     orders.release_fulfilment_hold(
         GroupMember.objects.filter(group=group, status=MemberStatus.PAID).values_list("order_id", flat=True)
@@ -240,21 +234,75 @@ def _complete(group: Group, now: datetime) -> bool:
     return True
 
 
-def _refund_member(member_id: int, reason: Any) -> bool:
-    with transaction.atomic():
-        member = GroupMember.objects.filter(pk=member_id, status=MemberStatus.PAID).first()
-        if member is None or member.order_id is None:
-            return False
-        order = Order.objects.get(pk=member.order_id)
-        if order.status == OrderStatus.PAID:
-            orders.refund_whole_order(order, str(reason))
-        elif order.status not in (OrderStatus.REFUNDED, OrderStatus.REFUNDING):
+def _grant_leader_bonus(group: Group) -> None:
+    """The leader's bonus is earned like a commission on the leader's own order: frozen now,
+    available after that order's after-sales window, taken back if it is refunded in full."""
+    bonus = group.campaign.leader_bonus
+    if bonus is None:
+        bonus = mkt_setting("GROUP_LEADER_BONUS")
+    leader = GroupMember.objects.filter(group=group, is_leader=True, status=MemberStatus.PAID).first()
+    if bonus <= 0 or leader is None or leader.order_id is None:
+        return
+    order = Order.objects.get(pk=leader.order_id)
+    commission.grant(
+        CommissionSource.GROUP_LEADER,
+        order_id=order.pk,
+        order_number=order.number,
+        buyer_id=order.user_id,
+        shares=[
+            Share(
+                beneficiary_id=group.leader_id,
+                level=1,
+                line_id=None,
+                product_id=None,
+                base_amount=order.paid_amount,
+                amount=bonus,
+            )
+        ],
+        freeze_days=mkt_setting("GROUP_LEADER_BONUS_FREEZE_DAYS"),
+    )
+
+
+def _refund_member(member_id: int, reason: Any, *, execute: bool = True) -> bool:
+    """Refund a member of a failed group; True once their order is refunded.
+
+    An order with the buyer's own after-sales case open is left until that case ends (the
+    periodic run comes back to it); a system refund already under way is resumed."""
+    member = GroupMember.objects.filter(pk=member_id, status=MemberStatus.PAID).first()
+    if member is None or member.order_id is None:
+        return False
+    order = Order.objects.get(pk=member.order_id)
+    buyer_case_open = AfterSale.objects.filter(order=order, status=AfterSaleStatus.PENDING).exists()
+    if order.status == OrderStatus.PAID or (order.status == OrderStatus.REFUNDING and not buyer_case_open):
+        orders.refund_whole_order(order, str(reason), execute=execute)
+        order.refresh_from_db()
+    if order.status != OrderStatus.REFUNDED:
+        if order.status not in (OrderStatus.REFUNDING, OrderStatus.PAID):
             log.warning(
                 "group member %s: order %s is %s, not refunded automatically", member_id, order.pk, order.status
             )
-            return False
-        GroupMember.objects.filter(pk=member.pk, status=MemberStatus.PAID).update(status=MemberStatus.REFUNDED)
-    return True
+        return False
+    return bool(GroupMember.objects.filter(pk=member.pk, status=MemberStatus.PAID).update(status=MemberStatus.REFUNDED))
+
+
+def _settle_expired(group: Group, now: datetime) -> str | None:
+    with transaction.atomic():
+        if group.paid_count >= required_members(group.campaign, group.size):
+            return "completed" if _complete(group, now) else None
+        if not Group.objects.filter(pk=group.pk, status=GroupStatus.OPEN).update(
+            status=GroupStatus.FAILED, failed_at=now
+        ):
+            return None
+        for order in Order.objects.filter(
+            pk__in=GroupMember.objects.filter(group=group, status=MemberStatus.PENDING).values("order_id"),
+            status=OrderStatus.PENDING_PAYMENT,
+        ):
+            try:
+                with transaction.atomic():
+                    orders.close_order(order, reason="group_failed")
+            except Conflict:
+                continue  # paid meanwhile: its order.paid handler refunds it
+        return "failed"
 
 
 def expire_groups(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
@@ -262,20 +310,13 @@ def expire_groups(now: datetime | None = None, limit: int = 200) -> dict[str, in
     now = now or timezone.now()
     done = {"completed": 0, "failed": 0, "refunded": 0}
     for group in Group.objects.select_related("campaign").filter(status=GroupStatus.OPEN, expires_at__lte=now)[:limit]:
-        with transaction.atomic():
-            if group.paid_count >= required_members(group.campaign, group.size):
-                done["completed"] += _complete(group, now)
-                continue
-            if not Group.objects.filter(pk=group.pk, status=GroupStatus.OPEN).update(
-                status=GroupStatus.FAILED, failed_at=now
-            ):
-                continue
-            done["failed"] += 1
-            for order in Order.objects.filter(
-                pk__in=GroupMember.objects.filter(group=group, status=MemberStatus.PENDING).values("order_id"),
-                status=OrderStatus.PENDING_PAYMENT,
-            ):
-                orders.close_order(order, reason="group_failed")
+        try:
+            outcome = _settle_expired(group, now)
+        except Exception:  # one bad group must not hold back the others; retried next run
+            log.exception("settling expired group %s failed", group.pk)
+            continue
+        if outcome:
+            done[outcome] += 1
     # Refunds each in their own transaction: one stuck payment does not hold back the others,
     # and a later run retries whatever is still paid.
     owed = GroupMember.objects.filter(

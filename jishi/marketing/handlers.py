@@ -46,5 +46,8 @@ def on_order_refunded(event: OutboxEvent) -> None:
         groups.member_refunded(order_id)
     if (event.payload.get("meta") or {}).get("coupons"):
         coupons.return_order_coupons(order_id)
-    if _kind(event) == "flash" and mkt_setting("FLASH_RESTOCK_ON_REFUND"):
+    # Only units that never left (refunded before shipping) go back to the flash quota: goods the
+    # buyer keeps are gone, and goods sent back return to the warehouse shelf.
+    before_shipping = event.payload.get("status_before_refund", "paid") == "paid"
+    if _kind(event) == "flash" and before_shipping and mkt_setting("FLASH_RESTOCK_ON_REFUND"):
         flash.return_stock(order_id)

@@ -152,6 +152,11 @@ class FlashItem(CampaignFlags):
     per_person_limit = models.PositiveIntegerField(_("每人限购"), default=1)
     sold_out_at = models.DateTimeField(_("售罄时间"), null=True, blank=True)
     sort = models.IntegerField(_("排序"), default=0)
+    # Where the quota is set aside (reserved) from, and when what was left of it went back.
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(_("库存已归还"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("秒杀商品")

@@ -20,6 +20,11 @@ def reconcile_flash_gate() -> int:
     return flash.reconcile_gate()
 
 
+@db_periodic_task(crontab(minute="*"))
+def release_ended_flash_items() -> int:
+    return flash.release_ended_items()
+
+
 @db_periodic_task(crontab(minute="*/5"))
 def expire_bargains() -> int:
     return bargains.expire_bargains()

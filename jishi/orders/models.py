@@ -139,6 +139,7 @@ class AfterSaleKind(models.TextChoices):
 
 class AfterSaleStatus(models.TextChoices):
     PENDING = "pending", _("待审核")
+    REFUNDING = "refunding", _("退款中")  # approved: the refund is recorded and being made
     REFUNDED = "refunded", _("已退款")
     REJECTED = "rejected", _("已拒绝")
     CANCELLED = "cancelled", _("已撤销")
@@ -161,6 +162,7 @@ class AfterSale(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("售后")
@@ -168,7 +170,9 @@ class AfterSale(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order"], condition=models.Q(status="pending"), name="one_open_after_sale_per_order"
+                fields=["order"],
+                condition=models.Q(status__in=["pending", "refunding"]),
+                name="one_open_after_sale_per_order",
             ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="after_sale_amount_positive"),
         ]

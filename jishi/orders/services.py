@@ -26,7 +26,7 @@ from jishi.core.money import allocate
 from jishi.core.sql import CachedQuery, CachedUpdate
 from jishi.inventory import services as inventory
 
-from . import hooks, pipeline
+from . import hooks, locks, pipeline
 from .models import (
     TRANSITIONS,
     AfterSale,
@@ -371,8 +371,11 @@ def _external_stock(meta: dict[str, Any]) -> bool:
     return meta.get("inventory") == "external"
 
 
-def _order_stock_lines(order: Order, *, remaining: bool = True) -> list[tuple[int, int]]:
-    if _external_stock(order.meta):
+def _order_stock_lines(order: Order, *, remaining: bool = True, campaign_too: bool = False) -> list[tuple[int, int]]:
+    """(sku, quantity) still on the order. A campaign order's units are reserved by the campaign
+    (a flash item sets its quota aside when it is created), so they are neither reserved nor
+    released with the order; they leave the shelf when it ships all the same (``campaign_too``)."""
+    if _external_stock(order.meta) and not campaign_too:
         return []
     out = []
     for line in order.lines.all():
@@ -439,7 +442,7 @@ def ship_order(actor: User, order_id: int, carrier: str, tracking_number: str) -
             carrier=carrier,
             tracking_number=tracking_number,
         )
-        stock = _order_stock_lines(order)
+        stock = _order_stock_lines(order, campaign_too=True)
         if stock:
             inventory.consume(stock, reference=order.number, location_id=order.location_id)
         audit.record(actor, "order.ship", f"order:{order.pk}", carrier=carrier, tracking_number=tracking_number)
@@ -520,11 +523,11 @@ def request_after_sale(
     reason: str,
     kind: str = AfterSaleKind.REFUND_ONLY,
 ) -> AfterSale:
+    if not Order.objects.filter(user=user, pk=order_id).exists():
+        raise NotFound()
     with transaction.atomic():
         # Locked: a case approved meanwhile must not leave this one checking stale refund room.
-        order = Order.objects.select_for_update().filter(user=user, pk=order_id).first()
-        if order is None:
-            raise NotFound()
+        order = locks.lock_order(order_id)
         return _request_after_sale(user, order, lines, amount, reason, kind)
 
 
@@ -587,84 +590,99 @@ def _request_after_sale(
     return case
 
 
-def _pending_case(case_id: int, user: User | None = None) -> AfterSale:
-    rows = AfterSale.objects.select_for_update().select_related("order")
-    if user is not None:
-        rows = rows.filter(user=user)
-    case = rows.filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
+def _pending_case(case_id: int, user: User | None = None) -> tuple[Order, AfterSale]:
+    """Lock a case still awaiting review (order first, see ``locks``)."""
+    order, case = locks.lock_case(case_id, user_id=user.pk if user is not None else None)
     if case.status != AfterSaleStatus.PENDING:
         raise Conflict(_("售后单已处理"), code="after_sale_closed")
-    return case
+    return order, case
 
 
 def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) -> AfterSale:
-    """Refund to the original payment method, reverse stock as due and tell everyone."""
+    """Approve: the refund is recorded with the case's number and, once that has committed,
+    made outside any transaction. From then on the case can no longer be cancelled or rejected;
+    a provider that cannot be reached leaves it refunding for the resume job (which uses the same
+    number), and ``ProviderError`` reaches the caller."""
     with transaction.atomic():
-        case = _pending_case(case_id)
-        order = Order.objects.select_for_update().get(pk=case.order_id)
-        case_lines = list(case.lines.select_related("order_line"))
-        hooks.refund_to_origin(order, case, case.amount, case.number)
-        before = order.status_before_refund
-        for cl in case_lines:
-            OrderLine.objects.filter(pk=cl.order_line_id).update(
-                refunded_quantity=F("refunded_quantity") + cl.quantity,
-                refunded_amount=F("refunded_amount") + cl.amount,
-            )
-        refunded_total = order.refunded_amount + case.amount
-        # Full when every unit is back and paid for, even if shipping (spent once shipped) is not.
-        lines_done = all(  # read after the updates above, so they include this case
-            line.refunded_quantity == line.quantity and line.refunded_amount == line.paid_amount
-            for line in order.lines.all()
-        )
-        full = refunded_total == order.paid_amount
-        _move(order, OrderStatus.REFUNDED if full or lines_done else before, refunded_amount=refunded_total)
-        stock = [(cl.order_line.sku_id, cl.quantity) for cl in case_lines if cl.order_line.sku_id]
-        if _external_stock(order.meta):
-            stock = []
-        if stock and before == OrderStatus.PAID:
-            inventory.release(stock, reference=case.number, location_id=order.location_id)
-        elif stock and restock:
-            inventory.restock(stock, reference=case.number, location_id=order.location_id)
+        order, case = _pending_case(case_id)
         now = timezone.now()
         AfterSale.objects.filter(pk=case.pk).update(
-            status=AfterSaleStatus.REFUNDED, reviewed_by=actor, reviewed_at=now, restock=restock
+            status=AfterSaleStatus.REFUNDING, reviewed_by=actor, reviewed_at=now, restock=restock
         )
-        case.status, case.reviewed_at = AfterSaleStatus.REFUNDED, now
+        case.status, case.reviewed_at, case.restock = AfterSaleStatus.REFUNDING, now, restock
         audit.record(actor, "after_sale.approve", f"after_sale:{case.pk}", amount=case.amount, order=order.number)
-        events.publish(
-            "order.refunded",
-            {
-                "order_id": order.pk,
-                "number": order.number,
-                "user_id": order.user_id,
-                "after_sale_id": case.pk,
-                "amount": case.amount,
-                "full": full,  # every fen paid is back
-                "all_units": lines_done,  # every unit is back (shipping, once spent, may not be)
-                "order_paid_amount": order.paid_amount,
-                "meta": order.meta,
-                "shipping_amount": case.amount - sum(cl.amount for cl in case_lines),
-                "lines": [
-                    {
-                        "line_id": cl.order_line_id,
-                        "sku_id": cl.order_line.sku_id,
-                        "product_id": cl.order_line.product_id,
-                        "quantity": cl.quantity,
-                        "amount": cl.amount,
-                        "line_paid_amount": cl.order_line.paid_amount,
-                        "line_quantity": cl.order_line.quantity,
-                    }
-                    for cl in case_lines
-                ],
-            },
-        )
+        settled = hooks.request_refund(order, case, case.amount, case.number)
+    if not settled:
+        hooks.execute_refund(case.number)
+    case.refresh_from_db()
     return case
 
 
-def _close_case(case: AfterSale, status: str, **fields: Any) -> AfterSale:
-    order = Order.objects.select_for_update().get(pk=case.order_id)
+def finish_refund(case_id: int) -> bool:
+    """The money of a refunding case is back: lines, order status, stock, and ``order.refunded``.
+
+    Called by payments in the transaction that settles the refund, with the order locked.
+    Once only: a case no longer refunding is left alone."""
+    order, case = locks.lock_case(case_id)
+    if case.status != AfterSaleStatus.REFUNDING:
+        return False
+    case_lines = list(case.lines.select_related("order_line"))
+    before = order.status_before_refund
+    for cl in case_lines:
+        OrderLine.objects.filter(pk=cl.order_line_id).update(
+            refunded_quantity=F("refunded_quantity") + cl.quantity,
+            refunded_amount=F("refunded_amount") + cl.amount,
+        )
+    refunded_total = order.refunded_amount + case.amount
+    # Full when every unit is back and paid for, even if shipping (spent once shipped) is not.
+    lines_done = all(  # read after the updates above, so they include this case
+        line.refunded_quantity == line.quantity and line.refunded_amount == line.paid_amount
+        for line in order.lines.all()
+    )
+    full = refunded_total == order.paid_amount
+    _move(order, OrderStatus.REFUNDED if full or lines_done else before, refunded_amount=refunded_total)
+    stock = [(cl.order_line.sku_id, cl.quantity) for cl in case_lines if cl.order_line.sku_id]
+    if stock and before == OrderStatus.PAID:
+        if not _external_stock(order.meta):  # a campaign's units go back to its quota instead
+            inventory.release(stock, reference=case.number, location_id=order.location_id)
+    elif stock and case.restock:  # returned goods are back on the shelf, campaign or not
+        inventory.restock(stock, reference=case.number, location_id=order.location_id)
+    AfterSale.objects.filter(pk=case.pk).update(status=AfterSaleStatus.REFUNDED, refunded_at=timezone.now())
+    events.publish(
+        "order.refunded",
+        {
+            "order_id": order.pk,
+            "number": order.number,
+            "user_id": order.user_id,
+            "after_sale_id": case.pk,
+            "amount": case.amount,
+            "full": full,  # every fen paid is back
+            "all_units": lines_done,  # every unit is back (shipping, once spent, may not be)
+            "order_paid_amount": order.paid_amount,
+            "order_shipping_fee": order.shipping_fee,
+            "status_before_refund": before,
+            # Goods came back to stock (or never left): campaign quotas may take them back too.
+            "goods_returned": before == OrderStatus.PAID or case.restock,
+            "meta": order.meta,
+            "shipping_amount": case.amount - sum(cl.amount for cl in case_lines),
+            "lines": [
+                {
+                    "line_id": cl.order_line_id,
+                    "sku_id": cl.order_line.sku_id,
+                    "product_id": cl.order_line.product_id,
+                    "quantity": cl.quantity,
+                    "amount": cl.amount,
+                    "line_paid_amount": cl.order_line.paid_amount,
+                    "line_quantity": cl.order_line.quantity,
+                }
+                for cl in case_lines
+            ],
+        },
+    )
+    return True
+
+
+def _close_case(order: Order, case: AfterSale, status: str, **fields: Any) -> AfterSale:
     AfterSale.objects.filter(pk=case.pk).update(status=status, **fields)
     _move(order, order.status_before_refund)
     case.status = status
@@ -673,9 +691,10 @@ def _close_case(case: AfterSale, status: str, **fields: Any) -> AfterSale:
 
 def reject_after_sale(actor: User, case_id: int, reason: str) -> AfterSale:
     with transaction.atomic():
-        case = _pending_case(case_id)
+        order, case = _pending_case(case_id)
         audit.record(actor, "after_sale.reject", f"after_sale:{case.pk}", reason=reason)
         return _close_case(
+            order,
             case,
             AfterSaleStatus.REJECTED,
             reject_reason=reason[:200],
@@ -686,29 +705,55 @@ def reject_after_sale(actor: User, case_id: int, reason: str) -> AfterSale:
 
 def cancel_after_sale(user: User, case_id: int) -> AfterSale:
     with transaction.atomic():
-        return _close_case(_pending_case(case_id, user), AfterSaleStatus.CANCELLED)
+        order, case = _pending_case(case_id, user)
+        return _close_case(order, case, AfterSaleStatus.CANCELLED)
 
 
-def refund_whole_order(order: Order, reason: str) -> None:
-    """System refund of everything paid (e.g. a failed group-buy): no buyer request needed."""
+def refund_whole_order(order: Order, reason: str, *, execute: bool = True) -> AfterSale:
+    """System refund of everything still paid (e.g. a failed group-buy): no buyer request.
+
+    Re-running it while an earlier system refund of the order is still refunding resumes that
+    one (same number) instead of making another. ``execute=False`` (from event handlers, which
+    run in a transaction) leaves the provider call to run after the commit."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        amount = order.paid_amount - order.refunded_amount
-        if order.status != OrderStatus.PAID or amount <= 0:
-            raise InvalidTransition()
-        lines = [
-            (line.pk, line.quantity - line.refunded_quantity)
-            for line in order.lines.all()
-            if line.quantity > line.refunded_quantity
-        ]
-        case = AfterSale.objects.create(
-            number=_new_number("R"), order=order, user=order.user, amount=amount, reason=reason[:200]
+        order = locks.lock_order(order.pk)
+        case = AfterSale.objects.filter(order=order, status=AfterSaleStatus.REFUNDING).first()
+        settled = False
+        if case is None:
+            amount = order.paid_amount - order.refunded_amount
+            if order.status != OrderStatus.PAID or amount <= 0:
+                raise InvalidTransition()
+            case = _system_case(order, amount, reason)
+            settled = hooks.request_refund(order, case, amount, case.number)
+    if not settled:
+        if execute:
+            hooks.execute_refund(case.number)
+        else:
+            hooks.execute_refund_after_commit(case.number)
+    case.refresh_from_db()
+    return case
+
+
+def _system_case(order: Order, amount: int, reason: str) -> AfterSale:
+    """An approved case over everything left on the order, for a refund nobody asked for."""
+    order_lines = [line for line in order.lines.all() if line.quantity > line.refunded_quantity]
+    case = AfterSale.objects.create(
+        number=_new_number("R"),
+        order=order,
+        user=order.user,
+        amount=amount,
+        reason=reason[:200],
+        status=AfterSaleStatus.REFUNDING,
+        reviewed_at=timezone.now(),
+    )
+    AfterSaleLine.objects.bulk_create(
+        AfterSaleLine(
+            after_sale=case,
+            order_line_id=line.pk,
+            quantity=line.quantity - line.refunded_quantity,
+            amount=line.paid_amount - line.refunded_amount,
         )
-        order_lines = {line.pk: line for line in order.lines.all()}
-        goods = [order_lines[i].paid_amount - order_lines[i].refunded_amount for i, _q in lines]
-        AfterSaleLine.objects.bulk_create(
-            AfterSaleLine(after_sale=case, order_line_id=i, quantity=q, amount=a)
-            for (i, q), a in zip(lines, goods, strict=True)
-        )
-        _move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
-        approve_after_sale(None, case.pk)
+        for line in order_lines
+    )
+    _move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
+    return case

@@ -7,8 +7,14 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("支付")
 
     def ready(self) -> None:
-        from jishi.orders.hooks import register_refunder
+        from jishi.orders.hooks import Refunder, register_refunder
 
-        from .services import refund_to_origin
+        from . import services
 
-        register_refunder(refund_to_origin)
+        register_refunder(
+            Refunder(
+                request=services.request_refund,
+                execute=services.execute_refund,
+                execute_after_commit=services.execute_refund_after_commit,
+            )
+        )

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,11 +25,14 @@ from jishi.core import audit, ledger
 from jishi.core.conf import setting
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import AccountKind
+from jishi.orders import locks as order_locks
 from jishi.orders import services as orders
 from jishi.orders.models import AfterSale, Order, OrderStatus
 
-from .models import NoticeLog, Payment, PaymentMethod, PaymentStatus, Refund
-from .providers import InvalidNotify, Notice, PaymentRequest, get_provider
+from . import locks
+from .models import NoticeLog, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from .providers import InvalidNotify, Notice, PaymentRequest, ProviderError, RefundResult, get_provider
+from .providers.base import REFUND_PROCESSING, REFUND_SUCCEEDED
 
 log = logging.getLogger(__name__)
 
@@ -150,33 +154,40 @@ def receive_notify(method: str, body: bytes, headers: Any) -> tuple[int, str, st
 
 def apply_notice(method: str, notice: Notice, body: bytes = b"") -> str:
     """Apply a verified notice (from a notify or a query). Replays and late notices are safe."""
+    found = Payment.objects.filter(payment_no=notice.payment_no, method=method).values_list("pk", "order_id").first()
+    late_refund: str | None = None
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().filter(payment_no=notice.payment_no, method=method).first()
-        if payment is None:
+        if found is None:
             outcome = "unknown_payment"
-        elif notice.amount != payment.amount or notice.currency != payment.currency:
-            log.error(
-                "amount mismatch on %s: notice %s %s, expected %s %s",
-                payment.payment_no,
-                notice.amount,
-                notice.currency,
-                payment.amount,
-                payment.currency,
-            )
-            outcome = "amount_mismatch"
-        elif not notice.paid:
-            outcome = "not_paid"
-        elif payment.status != PaymentStatus.PENDING:
-            outcome = "duplicate"
         else:
-            outcome = _settle(payment, notice.provider_txn_id)
+            order_locks.lock_order(found[1])  # the order first: see jishi.orders.locks
+            payment = locks.lock_payment(found[0])
+            if notice.amount != payment.amount or notice.currency != payment.currency:
+                log.error(
+                    "amount mismatch on %s: notice %s %s, expected %s %s",
+                    payment.payment_no,
+                    notice.amount,
+                    notice.currency,
+                    payment.amount,
+                    payment.currency,
+                )
+                outcome = "amount_mismatch"
+            elif not notice.paid:
+                outcome = "not_paid"
+            elif payment.status not in (PaymentStatus.PENDING, PaymentStatus.CLOSED):
+                outcome = "duplicate"
+            else:
+                outcome, late_refund = _settle(payment, notice.provider_txn_id)
         _log(method, outcome, payment_no=notice.payment_no, verified=True, body=body)
+    if late_refund is not None:
+        _execute_quietly(late_refund)
     return outcome
 
 
-def _settle(payment: Payment, txn_id: str) -> str:
-    """Money arrived at the provider: book it, then pay the order or, if too late, refund."""
-    order = Order.objects.select_for_update().get(pk=payment.order_id)
+def _settle(payment: Payment, txn_id: str) -> tuple[str, str | None]:
+    """Money arrived at the provider: book it, then pay the order or, if too late, record a
+    refund of it (made once this commits). Called with the order and the payment locked."""
+    order = Order.objects.get(pk=payment.order_id)
     ledger.transfer(
         kind="order_payment",
         key=f"pay:{payment.payment_no}",
@@ -187,61 +198,178 @@ def _settle(payment: Payment, txn_id: str) -> str:
     )
     payment.provider_txn_id = txn_id[:64]
     payment.paid_at = timezone.now()
-    if orders.mark_paid(order, payment.amount, payment.method):
+    if payment.status == PaymentStatus.PENDING and orders.mark_paid(order, payment.amount, payment.method):
         payment.status = PaymentStatus.PAID
         payment.save(update_fields=["status", "provider_txn_id", "paid_at"])
-        return "paid"
+        return "paid", None
     # Closed (timeout) or already paid another way: the buyer gets this money back.
     payment.status = PaymentStatus.REFUNDED_LATE
     payment.save(update_fields=["status", "provider_txn_id", "paid_at"])
-    _refund_payment(payment, payment.amount, f"L{payment.payment_no}", _("订单已关闭，自动退款"))
-    return "refunded_late"
+    refund = _record_refund(payment, None, payment.amount, f"L{payment.payment_no}", _("订单已关闭，自动退款"))
+    return "refunded_late", refund.refund_no
 
 
-def _refund_payment(payment: Payment, amount: int, refund_no: str, reason: Any) -> Refund:
-    if payment.method == PaymentMethod.WALLET:
-        target = ledger.user_account(payment.user_id, AccountKind.WALLET)
-        provider_refund_id = ""
-    else:
-        result = get_provider(payment.method).refund(
-            payment_no=payment.payment_no,
-            refund_no=refund_no,
-            amount=amount,
-            total=payment.amount,
-            reason=str(reason),
-        )
-        if not result.accepted:
-            raise Conflict(_("支付渠道拒绝了退款"), code="refund_refused")
-        target = _cash_account(payment.method)
-        provider_refund_id = result.provider_refund_id
+# --- refunds ------------------------------------------------------------------------
+# A refund is recorded first (status requested, its number fixed), the provider is called
+# outside any transaction, and the answer is settled in a transaction of its own; the resume
+# job repeats the call, with the same number, for whatever a crash or an outage left behind.
+
+
+class RefundRefused(Conflict):
+    code = "refund_refused"
+    default_message = _("支付渠道拒绝了退款")
+
+
+def _record_refund(payment: Payment, case: AfterSale | None, amount: int, refund_no: str, reason: Any) -> Refund:
+    in_flight = Refund.objects.filter(
+        payment=payment, status__in=[RefundStatus.REQUESTED, RefundStatus.PROCESSING]
+    ).aggregate(total=Sum("amount", default=0))["total"]
+    if payment.refunded_amount + in_flight + amount > payment.amount:
+        raise Conflict(_("退款金额超过实付金额"), code="refund_exceeds_payment")
+    return Refund.objects.create(
+        refund_no=refund_no, payment=payment, after_sale=case, amount=amount, reason=str(reason)[:200]
+    )
+
+
+def request_refund(order: Order, case: AfterSale, amount: int, refund_no: str) -> bool:
+    """The refunder's first phase (order and case locked by the caller). Wallet money goes
+    back at once; True then. Otherwise the refund waits, recorded, for ``execute_refund``."""
+    payment = Payment.objects.filter(order=order, status=PaymentStatus.PAID).values_list("pk", flat=True).first()
+    if payment is None:
+        raise Conflict(_("订单没有可退款的支付"), code="no_payment")
+    locked = locks.lock_payment(payment)
+    refund = _record_refund(locked, case, amount, refund_no, case.reason)
+    if locked.method != PaymentMethod.WALLET:
+        return False
+    _book_refund(locked, refund, ledger.user_account(locked.user_id, AccountKind.WALLET), "")
+    return True
+
+
+def execute_refund(refund_no: str) -> Refund:
+    """Ask the provider for a recorded refund and settle its answer. Safe to repeat.
+
+    Raises ``ProviderError`` when the provider cannot be reached (the refund stays requested
+    for the resume job) and ``RefundRefused`` when it says no (the refund is marked failed)."""
+    refund = Refund.objects.select_related("payment").get(refund_no=refund_no)
+    if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+        return refund
+    payment = refund.payment
+    provider = get_provider(payment.method)
+    try:
+        result: RefundResult | None = None
+        if refund.status == RefundStatus.PROCESSING:
+            result = provider.query_refund(payment_no=payment.payment_no, refund_no=refund.refund_no)
+        if result is None:
+            result = provider.refund(
+                payment_no=payment.payment_no,
+                refund_no=refund.refund_no,
+                amount=refund.amount,
+                total=payment.amount,
+                reason=refund.reason,
+            )
+    except ProviderError as exc:
+        Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:500])
+        raise
+    refund = settle_refund(refund.pk, result)
+    if refund.status == RefundStatus.FAILED:
+        raise RefundRefused()
+    return refund
+
+
+def settle_refund(refund_id: int, result: RefundResult) -> Refund:
+    """Book the provider's answer about a refund, once: the money moves only on success."""
+    order_id, case_id = Refund.objects.filter(pk=refund_id).values_list("payment__order_id", "after_sale_id").get()
+    with transaction.atomic():
+        if case_id is not None:
+            order_locks.lock_case(case_id)
+        else:
+            order_locks.lock_order(order_id)
+        refund = locks.lock_refund(refund_id)
+        if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+            return refund
+        rows = Refund.objects.filter(pk=refund.pk)
+        if result.state == REFUND_PROCESSING:
+            rows.update(status=RefundStatus.PROCESSING, attempts=F("attempts") + 1, last_error="")
+        elif result.state == REFUND_SUCCEEDED:
+            payment = locks.lock_payment(refund.payment_id)
+            _book_refund(payment, refund, _cash_account(payment.method), result.provider_refund_id)
+        else:
+            rows.update(
+                status=RefundStatus.FAILED,
+                attempts=F("attempts") + 1,
+                last_error=str(result.raw)[:500],
+                settled_at=timezone.now(),
+            )
+        refund.refresh_from_db()
+    return refund
+
+
+def _book_refund(payment: Payment, refund: Refund, target: Any, provider_refund_id: str) -> None:
+    """The money is back with the buyer: post it, count it on the payment, finish the case."""
     ledger.transfer(
         kind="order_refund",
-        key=f"refund:{refund_no}",
+        key=f"refund:{refund.refund_no}",
         reference=f"order:{payment.order_id}",
         source=_revenue(),
         target=target,
-        amount=amount,
+        amount=refund.amount,
     )
-    Payment.objects.filter(pk=payment.pk).update(refunded_amount=payment.refunded_amount + amount)
-    payment.refunded_amount += amount
-    return Refund.objects.create(
-        refund_no=refund_no,
-        payment=payment,
-        amount=amount,
-        provider_refund_id=provider_refund_id,
-        reason=str(reason)[:200],
+    Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
+    payment.refunded_amount += refund.amount
+    Refund.objects.filter(pk=refund.pk).update(
+        status=RefundStatus.SUCCEEDED, provider_refund_id=provider_refund_id[:64], settled_at=timezone.now()
     )
+    if refund.after_sale_id is not None:
+        orders.finish_refund(refund.after_sale_id)
 
 
-def refund_to_origin(order: Order, after_sale: AfterSale | None, amount: int, refund_no: str) -> None:
-    """The refunder orders calls: money goes back the way it came."""
-    payment = Payment.objects.select_for_update().filter(order=order, status=PaymentStatus.PAID).first()
-    if payment is None:
-        raise Conflict(_("订单没有可退款的支付"), code="no_payment")
-    if payment.refunded_amount + amount > payment.amount:
-        raise Conflict(_("退款金额超过实付金额"), code="refund_exceeds_payment")
-    reason = after_sale.reason if after_sale else ""
-    _refund_payment(payment, amount, refund_no, reason)
+def _execute_quietly(refund_no: str) -> None:
+    """Execute now, leaving any failure to the resume job (callers that must not fail)."""
+    try:
+        execute_refund(refund_no)
+    except Exception:
+        log.exception("refund %s not completed now; the resume job retries it", refund_no)
+
+
+def execute_refund_after_commit(refund_no: str) -> None:
+    def run() -> None:
+        from .tasks import execute_refund_task
+
+        try:
+            execute_refund_task(refund_no)
+        except Exception:  # the resume job picks it up
+            log.exception("could not enqueue refund %s", refund_no)
+
+    transaction.on_commit(run)
+
+
+def resume_refunds(now: Any = None, limit: int = 200) -> int:
+    """Periodic: refunds left requested (a crash, an outage) or processing at the provider."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=setting("REFUND_RESUME_AFTER_SECONDS"))
+    due = Refund.objects.filter(
+        status__in=[RefundStatus.REQUESTED, RefundStatus.PROCESSING], created_at__lt=cutoff
+    ).order_by("id")
+    done = 0
+    for refund_no in list(due.values_list("refund_no", flat=True)[:limit]):
+        try:
+            done += execute_refund(refund_no).status == RefundStatus.SUCCEEDED
+        except Exception:
+            log.exception("refund %s still not settled", refund_no)
+    return done
+
+
+def retry_refund(actor: User, refund_id: int) -> Refund:
+    """An operator tries a refused refund again, under the same number."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
+        if refund is None:
+            raise NotFound()
+        if refund.status != RefundStatus.FAILED:
+            raise Conflict(_("只有失败的退款可以重试"), code="refund_not_failed")
+        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.REQUESTED, settled_at=None)
+        audit.record(actor, "refund.retry", f"refund:{refund.pk}", amount=refund.amount)
+    return execute_refund(refund.refund_no)
 
 
 # --- sandbox ------------------------------------------------------------------------
@@ -304,30 +432,83 @@ def deliver_sandbox_notify(payment_id: int) -> str:
 # --- reconciliation -----------------------------------------------------------------
 
 
-def reconcile_pending_payments(now: Any = None, limit: int = 200) -> int:
-    """Payments that never got a notify: ask the provider, apply what it says."""
+def _pending_provider_payments(cutoff: Any) -> Any:
+    """Provider payments still pending, oldest first; sandbox ones only once "paid" at the sandbox."""
+    return (
+        Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lt=cutoff)
+        .exclude(method=PaymentMethod.WALLET)
+        .exclude(Q(method=PaymentMethod.SANDBOX) & ~Q(meta__has_key="sandbox"))
+        .order_by("id")
+    )
+
+
+def _provider_notice(payment: Payment) -> Notice | None:
+    if payment.method == PaymentMethod.SANDBOX:
+        # The sandbox keeps its "provider side" in this database: approved means paid.
+        if "sandbox" not in payment.meta:
+            return None
+        body, headers = sandbox_notify(payment)
+        return get_provider(payment.method).parse_notify(body, headers)
+    return get_provider(payment.method).query(payment.payment_no)
+
+
+def reconcile_pending_payments(now: Any = None, batch: int = 200) -> int:
+    """Payments that never got a notify: ask the provider, apply what it says. Walks every
+    pending payment (in id order, a batch at a time), so new abandoned carts never crowd out an
+    older payment whose notify was lost."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=setting("PAYMENT_RECONCILE_AFTER_SECONDS"))
     settled = 0
-    pending = Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lt=cutoff).exclude(
-        method=PaymentMethod.WALLET
-    )
-    for payment in pending[:limit]:
-        if payment.method == PaymentMethod.SANDBOX:
-            # The sandbox keeps its "provider side" in this database: approved means paid.
-            if "sandbox" not in payment.meta:
-                continue
-            body, headers = sandbox_notify(payment)
-            notice: Notice | None = get_provider(payment.method).parse_notify(body, headers)
-        else:
+    after = 0
+    while True:
+        page = list(_pending_provider_payments(cutoff).filter(pk__gt=after)[:batch])
+        if not page:
+            return settled
+        for payment in page:
+            after = payment.pk
             try:
-                notice = get_provider(payment.method).query(payment.payment_no)
+                notice = _provider_notice(payment)
             except Exception:
                 log.exception("query of %s failed", payment.payment_no)
                 continue
-        if notice is not None and notice.paid and apply_notice(payment.method, notice) in {"paid", "refunded_late"}:
-            settled += 1
-    return settled
+            if notice is not None and notice.paid and apply_notice(payment.method, notice) in {"paid", "refunded_late"}:
+                settled += 1
+
+
+def close_payments_of(order_id: int) -> int:
+    """The order can no longer be paid (closed, or paid another way): close its pending provider
+    trades so the buyer cannot pay them; a trade that turns out paid is settled (and, the order
+    being closed, refunded). Outside any transaction: it calls the provider."""
+    closed = 0
+    for payment in Payment.objects.filter(order_id=order_id, status=PaymentStatus.PENDING).exclude(
+        method=PaymentMethod.WALLET
+    ):
+        try:
+            if get_provider(payment.method).close(payment.payment_no):
+                closed += Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                    status=PaymentStatus.CLOSED
+                )
+                continue
+            notice = _provider_notice(payment)
+        except Exception:
+            log.exception("closing %s failed; retried by the periodic job", payment.payment_no)
+            continue
+        if notice is not None and notice.paid:
+            apply_notice(payment.method, notice)
+    return closed
+
+
+def close_abandoned_payments(limit: int = 500) -> int:
+    """Periodic: pending provider payments whose order is no longer payable end as closed."""
+    order_ids = (
+        Payment.objects.filter(status=PaymentStatus.PENDING)
+        .exclude(method=PaymentMethod.WALLET)
+        .exclude(order__status=OrderStatus.PENDING_PAYMENT)
+        .order_by("order_id")
+        .values_list("order_id", flat=True)
+        .distinct()[:limit]
+    )
+    return sum(close_payments_of(order_id) for order_id in list(order_ids))
 
 
 # --- wallet -------------------------------------------------------------------------

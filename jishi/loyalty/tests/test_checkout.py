@@ -110,7 +110,9 @@ def test_closing_an_unpaid_order_returns_its_points(rich: Shopper) -> None:
 
 @pytest.mark.parametrize(
     ("refund_amount", "returned"),
-    [(None, 1000), (4500, 450), (1, 0), (8999, 899)],  # 1000 × refunded // 10000 paid
+    # Points paid for goods: they return in proportion to the goods refunded, 1000 × refunded // 9000
+    # (10000 paid less the 1000 shipping), and all of them when every unit comes back.
+    [(None, 1000), (4500, 500), (1, 0), (8999, 999)],
 )
 def test_refunds_return_used_points_in_proportion(rich: Shopper, refund_amount: int | None, returned: int) -> None:
     set_rules(first_order_points=0)

@@ -75,9 +75,10 @@ def test_partial_refunds_after_completion_take_back_points_in_proportion(rich: S
     refund(order, 3000, quantity=1)
     assert points_of(rich.user) == 100 - 59  # 100 × 5999 // 10000, cumulatively
     refund(order)  # the last unit (3001); shipping is not refundable after completion
-    assert points_of(rich.user) == 10
-    assert OrderPoints.objects.get(order=order).earned_clawed == 90
-    assert Member.objects.get(user=rich.user).growth == 10
+    # Every unit is back: the order earned nothing, even though the shipping fee was kept.
+    assert points_of(rich.user) == 0
+    assert OrderPoints.objects.get(order=order).earned_clawed == 100
+    assert Member.objects.get(user=rich.user).growth == 0
     assert check_ledger() == []
 
 
@@ -95,19 +96,19 @@ def test_clawback_of_spent_points_becomes_debt_settled_by_later_earning(rich: Sh
     set_rules(first_order_points=0)
     order = complete(pay(rich, place(rich, 19000)))  # 20000 → 200 points
     points.debit(rich.user.pk, 150, kind="points_adjust", key="spend-test")
-    refund(order)  # the goods (19000 of 20000): takes back 190, finds 50, 140 owed
+    refund(order)  # every unit back (19000 of 20000): takes back all 200, finds 50, 150 owed
 
     assert points_of(rich.user) == 0
-    assert Member.objects.get(user=rich.user).points_debt == 140
+    assert Member.objects.get(user=rich.user).points_debt == 150
 
     complete(pay(rich, place(rich, 9000)))  # earns 100: all of it settles debt
     assert points_of(rich.user) == 0
-    assert Member.objects.get(user=rich.user).points_debt == 40
-    complete(pay(rich, place(rich, 9000)))  # earns 100: 40 settles the rest
-    assert points_of(rich.user) == 60
+    assert Member.objects.get(user=rich.user).points_debt == 50
+    complete(pay(rich, place(rich, 9000)))  # earns 100: 50 settles the rest
+    assert points_of(rich.user) == 50
     assert Member.objects.get(user=rich.user).points_debt == 0
-    assert sorted(PointsDebtLog.objects.values_list("amount", flat=True)) == [-100, -40, 140]
-    assert points.open_lots_total(rich.user.pk) == 60
+    assert sorted(PointsDebtLog.objects.values_list("amount", flat=True)) == [-100, -50, 150]
+    assert points.open_lots_total(rich.user.pk) == 50
     assert check_ledger() == []
 
 

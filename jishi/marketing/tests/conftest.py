@@ -79,15 +79,14 @@ def flash_item(db: Any, now: datetime) -> Callable[..., FlashItem]:
             ends_at=kw.pop("ends_at", now + timedelta(hours=1)),
             rolling=kw.pop("rolling", False),
         )
-        return FlashItem.objects.create(
-            session=session,
-            sku=sku,
-            flash_price=flash_price,
-            total_stock=stock,
-            stock_left=stock,
-            per_person_limit=limit,
-            **kw,
+        # Through the service: the quota is set aside from the warehouse as in production.
+        item = flash.add_item(
+            None,
+            session.pk,
+            {"sku_id": sku.pk, "flash_price": flash_price, "stock": stock, "per_person_limit": limit, **kw},
         )
+        item.refresh_from_db()
+        return item
 
     return make
 

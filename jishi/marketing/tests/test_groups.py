@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from conftest import Api
+from jishi.commission.models import Commission, CommissionSource
 from jishi.core import ledger
 from jishi.core.models import AccountKind
 from jishi.marketing import groups
@@ -74,7 +75,11 @@ def test_a_full_group_completes_and_pays_the_leader_bonus(group_campaign: Any, s
     group.refresh_from_db()
     assert (group.status, group.paid_count) == (GroupStatus.COMPLETE, 3)
     assert all(Order.objects.get(pk=o.pk).status == OrderStatus.PAID for o in orders_paid)
-    assert ledger.balance_of(leader.user.pk, AccountKind.WALLET) == 10_000 - 3900 - 1000 + 300
+    assert ledger.balance_of(leader.user.pk, AccountKind.WALLET) == 10_000 - 3900 - 1000
+    # The bonus is earned like a commission on the leader's order: frozen until it can no longer be refunded.
+    bonus = Commission.objects.get(source=CommissionSource.GROUP_LEADER)
+    assert (bonus.beneficiary_id, bonus.amount, bonus.order_id) == (leader.user.pk, 300, group.members.get(is_leader=True).order_id)
+    assert ledger.balance_of(leader.user.pk, AccountKind.COMMISSION_FROZEN) == 300
     assert ledger.check_ledger() == []
 
 

@@ -17,6 +17,9 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
 from .base import (
+    REFUND_PROCESSING,
+    REFUND_REFUSED,
+    REFUND_SUCCEEDED,
     InvalidNotify,
     Notice,
     PaymentRequest,
@@ -33,6 +36,7 @@ SUCCESS_CODE = "10000"
 UNAVAILABLE_CODE = "20000"
 SYSTEM_ERROR = "ACQ.SYSTEM_ERROR"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+TRADE_STATUS_ERROR = "ACQ.TRADE_STATUS_ERROR"  # close refused: the trade was paid (or finished)
 SUBJECT_MAX_CHARS = 256
 
 
@@ -140,8 +144,32 @@ class AlipayProvider:
         )
         if response.get("code") == UNAVAILABLE_CODE or response.get("sub_code") == SYSTEM_ERROR:
             raise ProviderError(f"alipay refund not processed, retry: {response}")
-        # Alipay has no refund id of its own: out_request_no (our refund_no) names the refund.
-        return RefundResult(refund_no=refund_no, accepted=response.get("code") == SUCCESS_CODE, raw=response)
+        # Alipay refunds synchronously and has no refund id of its own: out_request_no (our
+        # refund_no) names the refund, and a retried request answers success again.
+        state = REFUND_SUCCEEDED if response.get("code") == SUCCESS_CODE else REFUND_REFUSED
+        return RefundResult(refund_no=refund_no, state=state, raw=response)
+
+    def query_refund(self, *, payment_no: str, refund_no: str) -> RefundResult | None:
+        response = self._call(
+            self._client.api_alipay_trade_fastpay_refund_query, out_request_no=refund_no, out_trade_no=payment_no
+        )
+        if response.get("code") != SUCCESS_CODE:
+            if response.get("sub_code") == TRADE_NOT_EXIST:
+                return None
+            raise ProviderError(f"alipay refund query failed: {response}")
+        if not response.get("refund_amount"):
+            return None  # Alipay answers success with no amount for a refund it never made
+        status = response.get("refund_status", "REFUND_SUCCESS")
+        state = REFUND_SUCCEEDED if status == "REFUND_SUCCESS" else REFUND_PROCESSING
+        return RefundResult(refund_no=refund_no, state=state, raw=response)
+
+    def close(self, payment_no: str) -> bool:
+        response = self._call(self._client.api_alipay_trade_close, out_trade_no=payment_no)
+        if response.get("code") == SUCCESS_CODE or response.get("sub_code") == TRADE_NOT_EXIST:
+            return True  # closed, or never opened at Alipay (a late payment is refunded on notify)
+        if response.get("sub_code") == TRADE_STATUS_ERROR:
+            return False
+        raise ProviderError(f"alipay close failed: {response}")
 
     def _call(self, api: Any, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -47,14 +47,24 @@ class Notice:
     raw: dict[str, Any]
 
 
+REFUND_SUCCEEDED = "succeeded"  # the money is back with the buyer
+REFUND_PROCESSING = "processing"  # accepted, not finished: ask again with ``query_refund``
+REFUND_REFUSED = "refused"  # the provider will not (or could not) refund: nothing moved
+
+
 @dataclass(frozen=True)
 class RefundResult:
-    """The provider's answer to a refund request; ``accepted`` means the money will go back."""
+    """The provider's answer about one refund (to the request, or to a later query)."""
 
     refund_no: str
-    accepted: bool
+    state: str
     provider_refund_id: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        """The money goes back (now, or once the provider finishes)."""
+        return self.state in (REFUND_SUCCEEDED, REFUND_PROCESSING)
 
 
 class InvalidNotify(Exception):
@@ -86,7 +96,18 @@ class PaymentProvider(Protocol):
         """The provider's view of a payment, or None if it has never heard of it."""
         ...
 
-    def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult: ...
+    def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult:
+        """Ask for a refund; idempotent on ``refund_no`` (a retry is the same refund)."""
+        ...
+
+    def query_refund(self, *, payment_no: str, refund_no: str) -> RefundResult | None:
+        """Where a refund stands at the provider; None if it has never heard of it."""
+        ...
+
+    def close(self, payment_no: str) -> bool:
+        """Close an unpaid trade so it can no longer be paid. False when it was paid meanwhile
+        (the caller then queries and settles it); raises ProviderError when unreachable."""
+        ...
 
 
 _YUAN_RE = re.compile(r"\A(0|[1-9][0-9]*)(\.[0-9]{1,2})?\Z")

@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .base import (
+    REFUND_REFUSED,
+    REFUND_SUCCEEDED,
     InvalidNotify,
     Notice,
     PaymentRequest,
@@ -185,11 +187,11 @@ class SandboxProvider:
             refunded = payment.refunded if payment is not None else 0
             raw: dict[str, Any] = {"payment_no": payment_no, "amount": amount, "reason": reason}
             if refunded + amount > total:
-                result = RefundResult(refund_no=refund_no, accepted=False, raw=raw)
+                result = RefundResult(refund_no=refund_no, state=REFUND_REFUSED, raw=raw)
             else:
                 result = RefundResult(
                     refund_no=refund_no,
-                    accepted=True,
+                    state=REFUND_SUCCEEDED,
                     provider_refund_id=f"SBR-{refund_no}",
                     raw=raw,
                 )
@@ -198,6 +200,22 @@ class SandboxProvider:
                 if result.accepted:
                     payment.refunded += amount
             return result
+
+    def query_refund(self, *, payment_no: str, refund_no: str) -> RefundResult | None:
+        with self._lock:
+            payment = self._payments.get(payment_no)
+            return payment.refunds.get(refund_no) if payment is not None else None
+
+    def close(self, payment_no: str) -> bool:
+        """The sandbox's cashier refuses a payment the database no longer has pending, so
+        closing needs nothing here beyond telling a paid trade apart."""
+        with self._lock:
+            payment = self._payments.get(payment_no)
+            if payment is not None and payment.status in PAID_STATUSES:
+                return False
+            if payment is not None:
+                payment.status = "TRADE_CLOSED"
+            return True
 
     # -- internals -----------------------------------------------------------------------
 

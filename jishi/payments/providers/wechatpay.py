@@ -16,6 +16,9 @@ from typing import Any
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from .base import (
+    REFUND_PROCESSING,
+    REFUND_REFUSED,
+    REFUND_SUCCEEDED,
     InvalidNotify,
     Notice,
     PaymentRequest,
@@ -35,7 +38,8 @@ NOTIFY_HEADERS = (
     "Wechatpay-Signature-Type",
 )
 DESCRIPTION_MAX_CHARS = 127
-REFUND_ACCEPTED_STATUSES = frozenset({"SUCCESS", "PROCESSING"})
+# WeChat's refund status → ours. ABNORMAL (e.g. the buyer's card was closed) and CLOSED never pay.
+REFUND_STATES = {"SUCCESS": REFUND_SUCCEEDED, "PROCESSING": REFUND_PROCESSING}
 
 
 class WeChatPayProvider:
@@ -166,13 +170,27 @@ class WeChatPayProvider:
         )
         if status == 429 or status >= 500:
             raise ProviderError(f"wechatpay refund failed ({status}): {data}")
-        accepted = status == 200 and data.get("status") in REFUND_ACCEPTED_STATUSES
-        return RefundResult(
-            refund_no=refund_no,
-            accepted=accepted,
-            provider_refund_id=str(data.get("refund_id", "")) if accepted else "",
-            raw=data,
-        )
+        if status != 200:  # refused (4xx): nothing moved, and nothing will
+            return RefundResult(refund_no=refund_no, state=REFUND_REFUSED, raw=data)
+        return _refund_result(refund_no, data)
+
+    def query_refund(self, *, payment_no: str, refund_no: str) -> RefundResult | None:
+        status, data = self._call(self._client.query_refund, out_refund_no=refund_no)
+        if status == 404:
+            return None
+        if status != 200:
+            raise ProviderError(f"wechatpay refund query failed ({status}): {data}")
+        return _refund_result(refund_no, data)
+
+    def close(self, payment_no: str) -> bool:
+        status, data = self._call(self._client.close, out_trade_no=payment_no)
+        if status in (200, 204):
+            return True
+        if data.get("code") == "ORDERPAID":
+            return False
+        if data.get("code") == "ORDER_NOT_EXIST":
+            return True
+        raise ProviderError(f"wechatpay close failed ({status}): {data}")
 
     def _call(self, api: Callable[..., Any], **kwargs: Any) -> tuple[int, dict[str, Any]]:
         """Run an SDK request; (HTTP status, decoded JSON body). Transport failures and
@@ -188,6 +206,12 @@ class WeChatPayProvider:
         if not isinstance(data, dict):
             raise ProviderError(f"wechatpay answered {status} with {data!r}")
         return int(status), data
+
+
+def _refund_result(refund_no: str, data: dict[str, Any]) -> RefundResult:
+    state = REFUND_STATES.get(str(data.get("status", "")), REFUND_REFUSED)
+    refund_id = str(data.get("refund_id", "")) if state != REFUND_REFUSED else ""
+    return RefundResult(refund_no=refund_no, state=state, provider_refund_id=refund_id, raw=data)
 
 
 def _notice(transaction: Mapping[str, Any], *, raw: dict[str, Any]) -> Notice:

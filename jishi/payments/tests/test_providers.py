@@ -253,7 +253,7 @@ def test_sandbox_refund_is_accepted_with_a_deterministic_id(sandbox: SandboxProv
 
     assert result == RefundResult(
         refund_no="R1",
-        accepted=True,
+        state="succeeded",
         provider_refund_id="SBR-R1",
         raw={"payment_no": "P1", "amount": 1234, "reason": "缺货"},
     )
