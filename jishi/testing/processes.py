@@ -30,7 +30,7 @@ def child_env(**extra: str) -> dict[str, str]:
 def spawn_python(code: str, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "-c", code],
-        env=child_env(),
+        env=kwargs.pop("env", None) or child_env(),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
