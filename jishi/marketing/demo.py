@@ -12,8 +12,8 @@ from jishi.catalog.models import Product, ProductStatus, Sku
 from jishi.core import ledger
 from jishi.core.events import deliver_pending
 from jishi.core.models import AccountKind
-from jishi.inventory.services import sellable
 from jishi.demo.seed import Progress, demo_buyers
+from jishi.inventory.services import sellable
 from jishi.payments.services import pay_with_wallet
 
 from . import bargains, flash, groups

@@ -230,7 +230,11 @@ def _complete(group: Group, now: datetime) -> bool:
         pk__in=GroupMember.objects.filter(group=group, status=MemberStatus.PENDING).values("order_id"),
         status=OrderStatus.PENDING_PAYMENT,
     ):
-        orders.close_order(order, reason="group_complete")
+        try:
+            with transaction.atomic():
+                orders.close_order(order, reason="group_complete")
+        except Conflict:
+            continue  # paid meanwhile: its order.paid finds the group complete and lets it ship
     return True
 
 

@@ -105,3 +105,78 @@ def test_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice() -> 
     counter = Account.objects.get(key="platform:platform_budget:kill-test")
     assert ledger.balance(counter) == total  # every event applied exactly once
     assert ledger.check_ledger() == []
+
+
+# --- one aggregate's events in order ----------------------------------------------------------
+
+
+@pytest.fixture
+def ordered() -> Iterator[tuple[list[tuple[str, int]], list[int]]]:
+    """A handler of two event names that fails while ``failing`` holds the event's n."""
+    seen: list[tuple[str, int]] = []
+    failing: list[int] = []
+
+    def handle(event: OutboxEvent) -> None:
+        if event.payload["n"] in failing:
+            raise ValueError("transient")
+        seen.append((event.name, event.payload["n"]))
+
+    for name in ("test.first", "test.second"):
+        events.subscribe(name, name="tests.ordered")(handle)
+    yield seen, failing
+    for name in ("test.first", "test.second"):
+        events.unsubscribe(name, "tests.ordered")
+
+
+def test_the_key_of_an_event_is_its_aggregate() -> None:
+    assert events.publish("test.first", {"order_id": 7, "user_id": 3}).key == "order:7"
+    assert events.publish("test.first", {"group_id": 9}).key == "group:9"
+    assert events.publish("test.first", {"n": 1}).key == ""
+    assert events.publish("test.first", {"order_id": 7}, key="batch:2").key == "batch:2"
+
+
+def test_a_failing_event_holds_back_later_events_of_its_key_only(ordered: Any) -> None:
+    seen, failing = ordered
+    failing.append(1)
+    events.publish("test.first", {"n": 1, "order_id": 42})
+    events.publish("test.second", {"n": 2, "order_id": 42})
+    events.publish("test.second", {"n": 3, "order_id": 43})
+
+    events.deliver_pending()
+    assert seen == [("test.second", 3)]  # order 42's second event waits for its first
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 2
+
+    failing.clear()
+    events.deliver_pending()
+    assert seen == [("test.second", 3), ("test.first", 1), ("test.second", 2)]
+
+
+def test_a_dead_event_holds_back_its_key_and_check_ledger_reports_it(ordered: Any, settings: Any) -> None:
+    settings.JISHI = {**settings.JISHI, "EVENT_MAX_ATTEMPTS": 2}
+    seen, failing = ordered
+    failing.append(1)
+    first = events.publish("test.first", {"n": 1, "order_id": 5})
+    events.publish("test.second", {"n": 2, "order_id": 5})
+    events.deliver_pending()
+    events.deliver_pending()
+    first.refresh_from_db()
+    assert (first.dead, first.attempts) == (True, 2)
+    events.deliver_pending()
+    assert seen == []  # the later event still waits behind the dead one
+    assert any(f"event test.first#{first.pk} is dead" in p for p in ledger.check_ledger())
+
+    failing.clear()
+    OutboxEvent.objects.filter(pk=first.pk).update(dead=False, attempts=0)  # the console's retry
+    events.deliver_pending()
+    assert seen == [("test.first", 1), ("test.second", 2)]
+    assert ledger.check_ledger() == []
+
+
+def test_failures_are_counted_in_the_database(ordered: Any) -> None:
+    _seen, failing = ordered
+    failing.append(1)
+    event = events.publish("test.first", {"n": 1})
+    stale = OutboxEvent.objects.get(pk=event.pk)  # two consumers holding the same read of it
+    events.deliver_event(stale)
+    events.deliver_event(stale)
+    assert OutboxEvent.objects.get(pk=event.pk).attempts == 2

@@ -163,3 +163,14 @@ def test_concurrent_replays_post_once() -> None:
     assert created.count(True) == 1
     assert len(created) == 8
     assert ledger.balance_of(user.pk, AccountKind.WALLET) == 700
+
+
+def test_a_replayed_key_with_other_legs_is_refused_loudly() -> None:
+    source = ledger.platform_account(AccountKind.PLATFORM_TOPUP)
+    target = ledger.user_account(UserFactory().pk, AccountKind.WALLET)
+    ledger.transfer(kind="t", key="same-key", source=source, target=target, amount=100)
+
+    assert not ledger.transfer(kind="t", key="same-key", source=source, target=target, amount=100).created
+    with pytest.raises(ledger.LedgerError, match="replayed with other legs"), transaction.atomic():
+        ledger.transfer(kind="t", key="same-key", source=source, target=target, amount=101)
+    assert ledger.balance(target) == 100

@@ -14,6 +14,7 @@ from jishi.loyalty import points
 from jishi.loyalty.models import OrderPoints, PointsLot
 from jishi.orders import services as orders
 from jishi.orders.models import Order
+from jishi.testing.factories import OperatorFactory
 from jishi.testing.shop import Shopper, skus
 
 from .conftest import complete, make_level, pay, place, points_of, refund, set_rules
@@ -187,3 +188,18 @@ def test_points_returned_to_an_expired_lot_expire_again(rich: Shopper) -> None:
 def test_earned_points_follow_the_expiry_setting_never_by_default(rich: Shopper) -> None:
     complete(pay(rich, place(rich, 1000)))
     assert list(PointsLot.objects.filter(user=rich.user).values_list("expires_at", flat=True)) == [None, None]
+
+
+def test_a_full_refund_after_shipping_returns_every_point_spent(rich: Shopper) -> None:
+    """Defect 9: the handler passed `full` but not `all_units`, and prorated on an amount with
+    shipping in it: 10,000 points spent came back as 9,166."""
+    set_rules(first_order_points=0)
+    give(rich, 10_000)
+    order = pay(rich, place(rich, 20_000, use_points=10_000))  # 20,000 − 10,000 (¥100) + 1,000 shipping
+    assert (order.paid_amount, points_of(rich.user)) == (11_000, 0)
+    orders.ship_order(OperatorFactory(), order.pk, "SF", "SF1")  # shipped: its fee is spent
+
+    refund(order)  # every unit back, the shipping fee kept
+
+    assert points_of(rich.user) == 10_000
+    assert check_ledger() == []

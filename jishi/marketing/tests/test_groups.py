@@ -78,7 +78,11 @@ def test_a_full_group_completes_and_pays_the_leader_bonus(group_campaign: Any, s
     assert ledger.balance_of(leader.user.pk, AccountKind.WALLET) == 10_000 - 3900 - 1000
     # The bonus is earned like a commission on the leader's order: frozen until it can no longer be refunded.
     bonus = Commission.objects.get(source=CommissionSource.GROUP_LEADER)
-    assert (bonus.beneficiary_id, bonus.amount, bonus.order_id) == (leader.user.pk, 300, group.members.get(is_leader=True).order_id)
+    assert (bonus.beneficiary_id, bonus.amount, bonus.order_id) == (
+        leader.user.pk,
+        300,
+        group.members.get(is_leader=True).order_id,
+    )
     assert ledger.balance_of(leader.user.pk, AccountKind.COMMISSION_FROZEN) == 300
     assert ledger.check_ledger() == []
 

@@ -23,8 +23,8 @@ from jishi.orders.models import AfterSale, AfterSaleStatus, Order, OrderStatus
 from jishi.payments import services
 from jishi.payments.models import Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
 from jishi.payments.providers import ProviderError, RefundResult
-from jishi.testing.fake_alipay import FakeAlipay
 from jishi.testing.factories import OperatorFactory
+from jishi.testing.fake_alipay import FakeAlipay, FakeTrade
 from jishi.testing.processes import child_env, spawn_python
 from jishi.testing.shop import Shopper, shopper, skus
 
@@ -267,3 +267,68 @@ def test_a_worker_killed_during_the_provider_call_completes_the_refund_exactly_o
     assert AfterSale.objects.get(pk=case.pk).status == AfterSaleStatus.REFUNDED
     assert Payment.objects.filter(status=PaymentStatus.PAID, order=order).count() == 1
     assert ledger.check_ledger() == []
+
+
+# --- payments that never settle end, and reconciliation reaches every one that can ------------
+
+
+def test_reconciliation_reaches_an_old_payment_behind_many_newer_abandoned_ones(alipay: FakeAlipay) -> None:
+    """Defect 6: the 200 newest stale payments were taken, and a lost notify behind them never queried."""
+    s = shopper()
+    (sku,) = skus(1_000, stock=500)
+    lost = orders.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+    lost_payment = services.start_payment(s.user, lost.pk, PaymentMethod.ALIPAY)
+    alipay.buyer_pays(lost_payment["payment_no"], lost.payable)  # paid; its notify never arrived
+    for _ in range(210):  # then 210 buyers abandon the cashier
+        order = orders.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+        services.start_payment(s.user, order.pk, PaymentMethod.ALIPAY)
+
+    assert services.reconcile_pending_payments(now=timezone.now() + LATER, batch=50) == 1
+
+    assert Order.objects.get(pk=lost.pk).status == OrderStatus.PAID
+    assert Payment.objects.filter(status=PaymentStatus.PENDING).count() == 210
+
+
+def test_a_closed_order_closes_its_trade_at_the_provider(alipay: FakeAlipay) -> None:
+    s = shopper()
+    (sku,) = skus(1_000)
+    order = orders.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+    started = services.start_payment(s.user, order.pk, PaymentMethod.ALIPAY)
+    alipay.trades[started["payment_no"]] = FakeTrade(amount=order.payable)  # the cashier was opened, unpaid
+    orders.close_order(order)
+
+    assert services.close_abandoned_payments() == 1
+
+    assert Payment.objects.get(payment_no=started["payment_no"]).status == PaymentStatus.CLOSED
+    assert alipay.trades[started["payment_no"]].status == "TRADE_CLOSED"
+    assert ledger.check_ledger() == []
+
+
+def test_a_trade_paid_just_before_its_order_closed_is_refunded_not_closed(alipay: FakeAlipay) -> None:
+    s = shopper()
+    (sku,) = skus(1_000)
+    order = orders.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+    started = services.start_payment(s.user, order.pk, PaymentMethod.ALIPAY)
+    alipay.buyer_pays(started["payment_no"], order.payable)
+    orders.close_order(order)
+
+    services.close_abandoned_payments()
+
+    payment = Payment.objects.get(payment_no=started["payment_no"])
+    assert payment.status == PaymentStatus.REFUNDED_LATE
+    assert Refund.objects.get(payment=payment).status == RefundStatus.SUCCEEDED
+    assert alipay.trades[started["payment_no"]].refunded == order.payable
+    assert ledger.check_ledger() == []
+
+
+def test_a_closed_sandbox_payment_cannot_be_paid_any_more() -> None:
+    s = shopper()
+    (sku,) = skus(1_000)
+    order = orders.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+    started = services.start_payment(s.user, order.pk, PaymentMethod.SANDBOX)
+    orders.close_order(order)
+    services.close_abandoned_payments()
+
+    with pytest.raises(Conflict) as refused:
+        services.approve_sandbox_payment(s.user, started["payment_id"])
+    assert refused.value.code == "payment_not_pending"
