@@ -24,5 +24,7 @@ def reverse_refunded(event: OutboxEvent) -> None:
         order_id=payload["order_id"],
         refund_key=str(payload["after_sale_id"]),
         lines=payload["lines"],
-        full=bool(payload.get("full")),
+        # Every unit back (the shipping fee perhaps kept) takes back everything the order earned,
+        # including what is not tied to a line (a 拼团 leader's bonus).
+        full=bool(payload.get("full") or payload.get("all_units")),
     )

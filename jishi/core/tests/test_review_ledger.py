@@ -18,4 +18,8 @@ def test_check_ledger_reports_a_negative_untracked_user_balance() -> None:
     # Untracked balances are not guarded by post(): a rule that overdraws must at least be caught here.
     ledger.transfer(kind="test", key="review:overdraw", source=frozen, target=expense, amount=5)
 
-    assert ledger.check_ledger() == [f"account {frozen.key} is negative: -5"]
+    assert ledger.check_ledger() == [
+        f"account {frozen.key} is negative: -5",
+        # ...and the book no longer agrees with the commissions (none) that frozen money stands for.
+        f"commission: user {frozen.owner_id} frozen commission -5 != commissions 0",
+    ]
