@@ -230,3 +230,9 @@ def get_address(user: User, address_id: int, *, for_update: bool = False) -> Add
 
 def delete_address(user: User, address_id: int) -> None:
     get_address(user, address_id).delete()
+
+
+def default_address_id(user: User) -> int | None:
+    """The buyer's default address (else the newest), or None when they have none."""
+    found = Address.objects.filter(user=user).order_by("-is_default", "-id").values_list("pk", flat=True).first()
+    return int(found) if found is not None else None

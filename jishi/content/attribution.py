@@ -18,7 +18,7 @@ from jishi.commission import services as commission
 from jishi.commission.models import CommissionSource
 from jishi.core.money import apply_rate
 from jishi.core.sql import CachedQuery
-from jishi.orders.pipeline import SHIPPING, BaseStep, Checkout
+from jishi.orders.pipeline import SHIPPING, BaseStep, Checkout, campaign_pays
 
 from .models import AttributedLine, Post, PostStatus, PostView
 
@@ -88,8 +88,7 @@ def settle_paid_order(payload: dict[str, Any]) -> int:
         return 0
     rules = get_settings()
     posts = {p.pk: p for p in Post.objects.filter(pk__in={int(line["meta"]["post_id"]) for line in lines})}
-    campaign = (payload.get("meta") or {}).get("campaign")
-    pays = rules.commission_bp > 0 and not (campaign and not campaign.get("commission", False))
+    pays = rules.commission_bp > 0 and campaign_pays(payload.get("meta"), "commission")
     shares: list[commission.Share] = []
     for line in lines:
         post = posts.get(int(line["meta"]["post_id"]))

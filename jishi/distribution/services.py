@@ -26,6 +26,7 @@ from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.money import BP_DENOMINATOR, split_by_rates
 from jishi.loyalty.services import award_invitation_points
 from jishi.orders.models import Order, OrderStatus
+from jishi.orders.pipeline import campaign_pays
 
 from .models import (
     Binding,
@@ -343,8 +344,7 @@ def _rules_for(lines: Sequence[dict[str, Any]]) -> dict[tuple[str, int], Commiss
 
 def shares_for_order(payload: dict[str, Any], rules: DistributionSettings) -> list[commission.Share]:
     """Per line and level: the rate (or fixed amount) × what was actually paid for the line."""
-    campaign = (payload.get("meta") or {}).get("campaign")
-    if not rules.enabled or (campaign and not campaign.get("commission", False)):
+    if not rules.enabled or not campaign_pays(payload.get("meta"), "commission"):
         return []
     chain = upline(payload["user_id"], rules)
     if not any(chain):

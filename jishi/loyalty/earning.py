@@ -18,6 +18,7 @@ from django.utils import timezone
 from jishi.core.money import BP_DENOMINATOR
 from jishi.core.sql import insert_once
 from jishi.orders.models import Order
+from jishi.orders.pipeline import campaign_pays
 
 from . import levels, points
 from .conf import loyalty_settings
@@ -34,8 +35,7 @@ def order_points_row(order_id: int, user_id: int) -> OrderPoints:
 
 
 def earns_points(meta: dict[str, Any]) -> bool:
-    campaign = (meta or {}).get("campaign") or {}
-    return campaign.get("points", True) is not False
+    return campaign_pays(meta, "points")
 
 
 # --- orders ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jishi.accounts.models import Address
+from jishi.accounts import services as accounts
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.sql import insert_once
 from jishi.orders import services as orders
@@ -70,9 +70,7 @@ def redeem(user: Any, item_id: int, quantity: int = 1, address_id: int | None = 
     if points.balance(user.pk) < item.points * quantity:
         raise points.InsufficientPoints(fields={"points": [str(points.balance(user.pk))]})
     if address_id is None:
-        address_id = (
-            Address.objects.filter(user=user).order_by("-is_default", "-id").values_list("pk", flat=True).first()
-        )
+        address_id = accounts.default_address_id(user)
     options = {"points_mall": {"item_id": item.pk, "quantity": quantity}, "coupon_ids": [], "use_points": 0}
     with transaction.atomic():
         order = orders.place_order(user, [(item.sku_id, quantity)], address_id, options, remark)
@@ -106,7 +104,7 @@ def price_checkout(checkout: Any) -> None:
     # Mall goods earn no points and pay no commission.
     checkout.meta["campaign"] = {"kind": "points_mall", "id": item.pk, "points": False, "commission": False}
     if item.free_shipping:
-        checkout.meta["free_shipping"] = True
+        checkout.free_shipping = True
     from jishi.orders.pipeline import Adjustment
 
     checkout.adjustments.append(Adjustment("points_mall", _("积分兑换：%(points)s 积分") % {"points": total_points}, 0))

@@ -66,7 +66,7 @@ class MemberDiscountStep(BaseStep):
                 }
                 checkout.add_discount(self.code, label, amount, lines)
         if level.free_shipping:
-            checkout.meta["free_shipping"] = True
+            checkout.free_shipping = True
 
 
 class PointsStep(BaseStep):

@@ -18,7 +18,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jishi.accounts.models import Address, User
+from jishi.accounts import services as accounts
+from jishi.accounts.models import User
 from jishi.core import audit, ratelimit
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.sql import insert_once
@@ -115,10 +116,11 @@ def item_info(item_id: int) -> ItemInfo:
 
 
 def default_address_id(user: User) -> int:
-    address_id = Address.objects.filter(user=user).order_by("-is_default", "-id").values_list("id", flat=True).first()
+    """Campaign "buy now" needs an address at once: the default one, or a clear 422."""
+    address_id = accounts.default_address_id(user)
     if address_id is None:
         raise InvalidInput(_("请先添加收货地址"), code="address_required", fields={"address_id": [str(_("必填"))]})
-    return int(address_id)
+    return address_id
 
 
 def buy(

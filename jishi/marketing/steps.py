@@ -76,7 +76,7 @@ class ActivityPriceStep(BaseStep):
         )
         line.meta["activity"] = {"kind": activity.kind, "id": activity.campaign_id}
         checkout.meta["campaign"] = activity.campaign_meta()
-        checkout.meta["pay_minutes"] = activity.pay_minutes
+        checkout.pay_minutes = activity.pay_minutes
         if activity.external_stock:
             checkout.meta["inventory"] = "external"
         if activity.kind == "group":

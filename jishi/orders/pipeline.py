@@ -55,6 +55,11 @@ class Adjustment:
 
 @dataclass
 class Checkout:
+    """What one checkout is made of, loaded once and passed through the steps.
+
+    The typed fields are what ``orders`` itself acts on (steps set them); ``meta`` is what is
+    stored on the order for others to read later (campaign flags, stock mode, holds)."""
+
     user: Any
     lines: list[LineInfo]
     address: dict[str, Any] | None = None
@@ -62,6 +67,12 @@ class Checkout:
     adjustments: list[Adjustment] = field(default_factory=list)
     shipping_fee: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    from_cart: bool = False  # the lines are the cart's selected lines: remove them once ordered
+    needs_address: bool = True  # False for modes that deliver nothing (in-store pickup, POS)
+    location_id: int | None = None  # the stock location to reserve from (default: the warehouse)
+    pay_minutes: int | None = None  # how long the order waits for payment (default: ORDER_PAY_MINUTES)
+    free_shipping: bool = False  # a step waived shipping (member level, mall item)
+    shipping_override: int | None = None  # a fulfilment mode's own fee (pickup: 0), before the flat fee
 
     @property
     def goods_amount(self) -> int:
@@ -144,3 +155,16 @@ def price(checkout: Checkout) -> Checkout:
 def commit(checkout: Checkout, order: Order) -> None:
     for step in steps():
         step.commit(checkout, order)
+
+
+# What an order earns when a campaign sold it (flash, 拼团, bargain, points mall): the campaign
+# writes ``meta["campaign"]`` with these flags; an order without a campaign earns everything.
+CAMPAIGN_BENEFIT_DEFAULTS = {"commission": False, "points": True}
+
+
+def campaign_pays(meta: dict[str, Any] | None, benefit: str) -> bool:
+    """May an order with this ``meta`` earn ``benefit`` ("commission" or "points")?"""
+    campaign = (meta or {}).get("campaign")
+    if not campaign:
+        return True
+    return bool(campaign.get(benefit, CAMPAIGN_BENEFIT_DEFAULTS[benefit]))

@@ -220,11 +220,13 @@ def load_checkout(
         )
     if unavailable:
         raise NotFound(_("商品不存在或已下架"), code="sku_unavailable", fields={"sku_id": unavailable})
-    checkout = Checkout(
-        user=user, lines=infos, address=_address_snapshot(user, address_id), options=dict(options or {})
+    return Checkout(
+        user=user,
+        lines=infos,
+        address=_address_snapshot(user, address_id),
+        options=dict(options or {}),
+        from_cart=from_cart,
     )
-    checkout.meta["from_cart"] = from_cart
-    return checkout
 
 
 def preview(user: User, lines: Lines | None, address_id: int | None, options: dict[str, Any] | None = None) -> Checkout:
@@ -240,7 +242,7 @@ def place_order(
 ) -> Order:
     """Price, reserve stock and write the order in one transaction: all of it or none."""
     checkout = preview(user, lines, address_id, options)
-    if checkout.address is None and checkout.meta.get("needs_address", True):
+    if checkout.address is None and checkout.needs_address:
         raise InvalidInput(_("请选择收货地址"), code="address_required", fields={"address_id": [str(_("必填"))]})
     for attempt in range(3):
         try:
@@ -254,7 +256,7 @@ def place_order(
 def _write_order(user: User, checkout: Checkout, remark: str) -> Order:
     number = _new_number()
     now = timezone.now()
-    location_id = checkout.meta.get("location_id") or inventory.default_location().pk
+    location_id = checkout.location_id or inventory.default_location().pk
     with transaction.atomic():
         if not _external_stock(checkout.meta):
             inventory.reserve(
@@ -271,10 +273,10 @@ def _write_order(user: User, checkout: Checkout, remark: str) -> Order:
             shipping_fee=checkout.shipping_fee,
             payable=checkout.payable,
             adjustments=[a.as_dict() for a in checkout.adjustments],
-            meta={k: v for k, v in checkout.meta.items() if k != "from_cart"},
+            meta=checkout.meta,
             location_id=location_id,
             remark=remark[:200],
-            pay_deadline=now + timedelta(minutes=checkout.meta.get("pay_minutes") or setting("ORDER_PAY_MINUTES")),
+            pay_deadline=now + timedelta(minutes=checkout.pay_minutes or setting("ORDER_PAY_MINUTES")),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -295,7 +297,7 @@ def _write_order(user: User, checkout: Checkout, remark: str) -> Order:
             for line in checkout.lines
         )
         pipeline.commit(checkout, order)
-        if checkout.meta.get("from_cart"):
+        if checkout.from_cart:
             CartLine.objects.filter(user=user, sku_id__in=[line.sku_id for line in checkout.lines]).delete()
     return order
 
@@ -490,6 +492,13 @@ def auto_complete_orders(now: Any = None, limit: int = 500) -> int:
 # --- after-sales --------------------------------------------------------------------
 
 
+def within_after_sale_window(order: Order, now: datetime | None = None) -> bool:
+    """A completed order may be refunded for AFTER_SALE_DAYS after completion; earlier ones always."""
+    if order.status != OrderStatus.COMPLETED or order.completed_at is None:
+        return True
+    return (now or timezone.now()) - order.completed_at <= timedelta(days=setting("AFTER_SALE_DAYS"))
+
+
 def _refundable_now(line: OrderLine, quantity: int) -> int:
     """What refunding ``quantity`` more units of ``line`` may return (the last unit takes the rest)."""
     remaining_qty = line.quantity - line.refunded_quantity
@@ -538,11 +547,7 @@ def _request_after_sale(
         if order.status == OrderStatus.REFUNDING:
             raise Conflict(_("已有进行中的售后"), code="after_sale_open")
         raise InvalidTransition(_("当前订单状态不能申请售后"), code="after_sale_not_allowed")
-    if (
-        order.status == OrderStatus.COMPLETED
-        and order.completed_at
-        and (timezone.now() - order.completed_at > timedelta(days=setting("AFTER_SALE_DAYS")))
-    ):
+    if not within_after_sale_window(order):
         raise Conflict(_("已超过售后期限"), code="after_sale_expired")
     if kind == AfterSaleKind.RETURN_REFUND and order.status == OrderStatus.PAID:
         raise InvalidInput(_("未发货订单请选择仅退款"), code="return_before_shipping", fields={"kind": [kind]})

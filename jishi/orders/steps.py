@@ -27,9 +27,9 @@ class ShippingStep(BaseStep):
     position = SHIPPING
 
     def apply(self, checkout: Checkout) -> None:
-        if checkout.meta.get("shipping_fee") is not None:
-            fee = int(checkout.meta["shipping_fee"])  # set by a fulfilment mode (pickup: 0)
-        elif checkout.meta.get("free_shipping"):
+        if checkout.shipping_override is not None:
+            fee = checkout.shipping_override  # set by a fulfilment mode (pickup: 0)
+        elif checkout.free_shipping:
             fee = 0
         else:
             threshold = setting("FREE_SHIPPING_THRESHOLD")

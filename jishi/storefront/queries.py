@@ -9,7 +9,7 @@ buyer's id is a 404, never a leak.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, OuterRef, Prefetch, Subquery, prefetch_related_objects
@@ -23,7 +23,6 @@ from jishi.catalog import api as catalog_api
 from jishi.catalog import services as catalog
 from jishi.catalog.availability import sellable
 from jishi.catalog.models import Category, ProductImage, ProductStatus, Sku
-from jishi.core.conf import setting
 from jishi.core.errors import NotFound
 from jishi.orders import services as order_services
 from jishi.orders.models import AfterSale, AfterSaleLine, CartLine, Order, OrderLine, OrderStatus
@@ -296,9 +295,8 @@ def after_sale_open(order: Order, now: datetime | None = None) -> bool:
     """May the buyer ask for a refund now: right status, within the window, something left."""
     if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED):
         return False
-    if order.status == OrderStatus.COMPLETED and order.completed_at:
-        if (now or timezone.now()) - order.completed_at > timedelta(days=setting("AFTER_SALE_DAYS")):
-            return False
+    if not order_services.within_after_sale_window(order, now):
+        return False
     return order.refunded_amount < order.paid_amount
 
 
