@@ -6,30 +6,36 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from jishi.core.console import ConsoleAdmin, ConsoleTabularInline
+
 from . import search
 from .models import Category, Product, ProductImage, Sku
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ConsoleAdmin):
+    console_group = "catalog"
+    console_icon = "category"
+    console_order = 20
+
     list_display = ("id", "name", "parent", "sort", "is_active")
     list_filter = ("is_active", "parent")
     search_fields = ("name",)
 
 
-class SkuInline(admin.TabularInline):
+class SkuInline(ConsoleTabularInline):
     model = Sku
     extra = 0
     fields = ("specs", "price", "original_price", "weight_g", "barcode", "is_active")
 
 
-class ImageInline(admin.TabularInline):
+class ImageInline(ConsoleTabularInline):
     model = ProductImage
     extra = 0
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ConsoleAdmin):
     list_display = ("id", "name", "category", "price", "status", "sales")
     list_filter = ("status", "category")
     search_fields = ("name", "subtitle")

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 
 from . import services
@@ -15,7 +16,13 @@ from .models import Commission, Withdrawal, WithdrawalStatus
 
 
 @admin.register(Commission)
-class CommissionAdmin(admin.ModelAdmin):
+class CommissionAdmin(ConsoleAdmin):
+    console_group = "distribution"
+    console_icon = "paid"
+    console_order = 30
+    money_fields = ("base_amount", "amount", "reversed_amount")
+    percent_fields = ("rate_bp",)
+
     list_display = (
         "id",
         "source",
@@ -44,7 +51,12 @@ class CommissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(admin.ModelAdmin):
+class WithdrawalAdmin(ConsoleAdmin):
+    console_group = "funds"
+    console_icon = "payments"
+    console_order = 10
+    money_fields = ("amount", "fee", "net")
+
     list_display = ("id", "user", "amount", "fee", "net", "channel", "account", "status", "created_at", "reference")
     list_filter = ("status", "channel")
     search_fields = ("user__phone", "reference")

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .console import ConsoleReadOnlyInline, NavLink, add_nav_link
 from .money import format_yuan
 
 INDEX_TEMPLATE = "admin/jishi/index.html"
@@ -115,13 +116,8 @@ class ConsoleAccessMixin:
         return False
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyTabularInline(ConsoleReadOnlyInline):
     """A read-only table of child rows (no add, change or delete)."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
 
 
 # --- console pages --------------------------------------------------------------------
@@ -153,9 +149,15 @@ def register_page(
     view: Callable[[HttpRequest], HttpResponse],
     allowed: Predicate,
     site: AdminSite | None = None,
+    *,
+    group: str = "settings",
+    icon: str = "chevron_right",
+    order: int = 100,
 ) -> ConsolePage:
-    """Mount ``view`` under the console (login required, ``allowed`` else 403) and link it from the index."""
+    """Mount ``view`` under the console (login required, ``allowed`` else 403) and link it from the sidebar
+    (``group``: a key of ``jishi.core.console.GROUPS``) and the console home."""
     site = site or admin.site
+    add_nav_link(NavLink(group=group, title=title, url_name=name, icon=icon, order=order, allowed=allowed))
     page = ConsolePage(route=route, name=name, title=title, view=view, allowed=allowed)
     if any(p.name == name for p in _pages):
         return next(p for p in _pages if p.name == name)
@@ -211,6 +213,8 @@ class FormBlock:
     title: Any = ""
     action: str = ""
     danger: bool = False
+    confirm: Any = ""  # asked in a dialog before the form is sent (money actions)
+    multipart: bool = False
 
 
 def render_form_page(

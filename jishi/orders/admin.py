@@ -24,6 +24,7 @@ from jishi.core.admin_views import (
     yuan,
     yuan_column,
 )
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 
 from . import services
@@ -127,7 +128,11 @@ class ShipForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(OperatorOnly, admin.ModelAdmin):
+class OrderAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "orders"
+    console_icon = "receipt_long"
+    console_order = 10
+
     list_display = (
         "number",
         "buyer_phone",
@@ -297,7 +302,11 @@ class RejectForm(forms.Form):
 
 
 @admin.register(AfterSale)
-class AfterSaleAdmin(OperatorOnly, admin.ModelAdmin):
+class AfterSaleAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "after_sales"
+    console_icon = "assignment_return"
+    console_order = 10
+
     list_display = (
         "number",
         "order_link",

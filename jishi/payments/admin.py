@@ -19,6 +19,7 @@ from jishi.core.admin_views import (
     yuan,
     yuan_column,
 )
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError, InvalidInput
 from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator
 
@@ -57,7 +58,11 @@ class RefundInline(OperatorOnly, ReadOnlyTabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(OperatorOnly, admin.ModelAdmin):
+class PaymentAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "funds"
+    console_icon = "credit_card"
+    console_order = 20
+
     list_display = (
         "payment_no",
         "order_link",
@@ -103,7 +108,11 @@ class PaymentAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(OperatorOnly, admin.ModelAdmin):
+class RefundAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "after_sales"
+    console_icon = "currency_exchange"
+    console_order = 20
+
     list_display = ("refund_no", "payment_no", "order_number", "amount_yuan", "reason", "created_at")
     search_fields = ("refund_no", "payment__payment_no", "payment__order__number")
     list_select_related = ("payment__order",)
@@ -125,7 +134,11 @@ class RefundAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(NoticeLog)
-class NoticeLogAdmin(OperatorOnly, admin.ModelAdmin):
+class NoticeLogAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "funds"
+    console_icon = "notifications"
+    console_order = 95
+
     list_display = ("created_at", "provider", "payment_no", "verified", "outcome")
     list_filter = ("provider", "verified", "outcome")
     search_fields = ("payment_no",)
