@@ -39,6 +39,7 @@ CSRF_TRUSTED_ORIGINS = [o for o in env("JISHI_CSRF_TRUSTED_ORIGINS", "").split("
 INSTALLED_APPS = [
     "unfold",  # the console's frame (jishi/core/console.py); before django.contrib.admin
     "unfold.contrib.filters",
+    "unfold.contrib.forms",  # the product description editor (Trix, served locally)
     "jishi.core",  # first: its admin templates (language switch, console pages) override Django's
     "django.contrib.admin",
     "django.contrib.auth",
@@ -239,6 +240,10 @@ JISHI: dict[str, Any] = {
     "ORDER_AUTO_COMPLETE_DAYS": env_int("JISHI_ORDER_AUTO_COMPLETE_DAYS", 7),
     "AFTER_SALE_DAYS": env_int("JISHI_AFTER_SALE_DAYS", 7),
     "SHIPPING_FEE": env_int("JISHI_SHIPPING_FEE", 1000),
+    "LOW_STOCK_THRESHOLD": env_int("JISHI_LOW_STOCK_THRESHOLD", 10),  # console: SKUs at or below this many available
+    "CONSOLE_EXPORT_MAX_ROWS": env_int("JISHI_CONSOLE_EXPORT_MAX_ROWS", 20000),
+    "CONSOLE_IMPORT_MAX_ROWS": env_int("JISHI_CONSOLE_IMPORT_MAX_ROWS", 2000),
+    "CONSOLE_IMPORT_MAX_BYTES": env_int("JISHI_CONSOLE_IMPORT_MAX_BYTES", 1_048_576),
     "FREE_SHIPPING_THRESHOLD": env_int("JISHI_FREE_SHIPPING_THRESHOLD", 0),  # 0: never free
     "MAX_LINE_QUANTITY": env_int("JISHI_MAX_LINE_QUANTITY", 999),
     "CART_MAX_LINES": env_int("JISHI_CART_MAX_LINES", 100),

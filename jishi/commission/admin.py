@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import Count, Sum
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from jishi.core.console import ConsoleAdmin
+from jishi.core.dashboard import Card, Figure, Period, register_card
 from jishi.core.errors import DomainError
+from jishi.core.money import format_yuan
+from jishi.orders.admin import is_operator
 
 from . import services
 from .models import Commission, Withdrawal, WithdrawalStatus
@@ -101,3 +106,13 @@ class WithdrawalAdmin(ConsoleAdmin):
     def reject(self, request: HttpRequest, queryset: Any) -> None:
         for w in queryset.filter(status=WithdrawalStatus.PENDING):
             services.reject_withdrawal(request.user, w.pk, str(_("运营拒绝")))  # type: ignore[arg-type]
+
+
+def _pending_withdrawals(period: Period) -> Figure:
+    agg = Withdrawal.objects.filter(status=WithdrawalStatus.PENDING).aggregate(n=Count("id"), total=Sum("amount"))
+    url = f"{reverse('admin:commission_withdrawal_changelist')}?status__exact={WithdrawalStatus.PENDING}"
+    n = agg["n"] or 0
+    return Figure(value=f"{n:,}", note=format_yuan(agg["total"] or 0), link=url, alert=n > 0)
+
+
+register_card(Card("todo.withdrawals", _("待审核提现"), "todo", _pending_withdrawals, "payments", 30, is_operator))

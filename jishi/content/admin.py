@@ -8,14 +8,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.forms import ActionForm
 
 from jishi.core.charts import bar_chart
 from jishi.core.console import ConsoleAdmin, SettingsAdmin
+from jishi.core.dashboard import Card, Figure, Period, register_card
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
+from jishi.orders.admin import is_operator
 
 from . import services
 from .models import (
@@ -275,3 +277,12 @@ class AttributedLineAdmin(ConsoleAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+def _pending_posts(period: Period) -> Figure:
+    n = Post.objects.filter(status=PostStatus.PENDING).count()
+    url = f"{reverse('admin:content_post_changelist')}?status__exact={PostStatus.PENDING}"
+    return Figure(value=f"{n:,}", link=url, alert=n > 0)
+
+
+register_card(Card("todo.posts", _("待审核笔记"), "todo", _pending_posts, "edit_note", 40, is_operator))

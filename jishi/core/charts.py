@@ -43,7 +43,7 @@ def column_chart(
     *,
     value_label: str = "",
     width: int = 560,
-    height: int = 220,
+    height: int = 190,
     format_value: object = None,
     colour: str = "#e63946",
 ) -> SafeString:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
@@ -321,8 +322,8 @@ class ConsoleFieldsMixin:
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         name = db_field.name
-        common = {
-            "label": _unit_free(db_field.verbose_name),
+        common: dict[str, Any] = {
+            "label": field_label(self.model, name) or db_field.verbose_name,
             "required": not db_field.blank,
             "help_text": db_field.help_text,
         }
@@ -333,10 +334,13 @@ class ConsoleFieldsMixin:
             return PercentFormField(**common)
         if name in self.percent_list_fields:
             return PercentListFormField(**{**common, "required": False})
-        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if formfield is not None and _auto_label(db_field) and name in FIELD_LABELS:
+            formfield.label = FIELD_LABELS[name]
+        return formfield
 
     def _label(self, name: str) -> Any:
-        return _unit_free(getattr(self.model._meta.get_field(name), "verbose_name", name))
+        return field_label(self.model, name) or name
 
     def _shown(self, name: Any) -> Any:
         if not isinstance(name, str):
@@ -350,10 +354,139 @@ class ConsoleFieldsMixin:
         if name in self.percent_list_fields:
             label = self._label(name)
             return _display_column(name, label, lambda v: " / ".join(percent(int(x)) for x in v or []), None)
-        return name
+        return self._glossary_column(name)
+
+    def _glossary_column(self, name: str) -> Any:
+        """A plain model field without a verbose name gets the glossary's label (same value and ordering)."""
+        try:
+            field = self.model._meta.get_field(name)
+        except FieldDoesNotExist:  # a method or annotation name: shown as it is declared
+            return name
+        if not (_auto_label(field) and name in FIELD_LABELS) or getattr(field, "many_to_many", False):
+            return name
+        label = FIELD_LABELS[name]
+
+        def show(obj: Any) -> Any:
+            display = getattr(obj, f"get_{name}_display", None)
+            value = display() if callable(display) else getattr(obj, name)
+            if isinstance(value, bool):
+                return _("是") if value else _("否")
+            return "-" if value is None or value == "" else value
+
+        show.short_description = label  # type: ignore[attr-defined]
+        show.__name__ = name
+        show.admin_order_field = name  # type: ignore[attr-defined]
+        return show
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        return [self._shown(name) for name in super().get_list_display(request)]  # type: ignore[misc]
+        # Editable and link columns must stay field names: Django matches them by name.
+        keep = {*getattr(self, "list_editable", ()), *(getattr(self, "list_display_links", None) or ())}
+        shown = super().get_list_display(request)  # type: ignore[misc]
+        return [name if name in keep else self._shown(name) for name in shown]
+
+
+# Labels for model fields declared without a verbose name (shown instead of "Created at", "User", …).
+FIELD_LABELS: dict[str, Any] = {
+    "id": _("编号"),
+    "user": _("会员"),
+    "buyer": _("买家"),
+    "promoter": _("分销员"),
+    "beneficiary": _("受益人"),
+    "creator": _("创作者"),
+    "author": _("作者"),
+    "actor": _("操作人"),
+    "owner": _("所属会员"),
+    "helper": _("助力人"),
+    "leader": _("团长"),
+    "parent": _("上级"),
+    "category": _("类目"),
+    "product": _("商品"),
+    "sku": _("SKU"),
+    "post": _("笔记"),
+    "rule": _("规则"),
+    "item": _("商品"),
+    "budget": _("预算"),
+    "campaign": _("活动"),
+    "session": _("场次"),
+    "template": _("券模板"),
+    "order": _("订单"),
+    "order_id": _("订单"),
+    "order_number": _("订单号"),
+    "product_id": _("商品"),
+    "sku_id": _("SKU"),
+    "location": _("库位"),
+    "level": _("层级"),
+    "source": _("来源"),
+    "status": _("状态"),
+    "kind": _("类型"),
+    "unit": _("单位"),
+    "action": _("操作"),
+    "reason": _("原因"),
+    "reference": _("关联单号"),
+    "key": _("幂等键"),
+    "name": _("名称"),
+    "code": _("代码"),
+    "day": _("日期"),
+    "quantity": _("数量"),
+    "points": _("积分"),
+    "interactions": _("互动数"),
+    "grants": _("发放次数"),
+    "attempts": _("重试次数"),
+    "dead": _("已放弃"),
+    "created_at": _("创建时间"),
+    "updated_at": _("更新时间"),
+    "dispatched_at": _("投递时间"),
+    "granted_at": _("发放时间"),
+    "expires_at": _("到期时间"),
+    "bound_at": _("绑定时间"),
+    "joined_at": _("加入时间"),
+    "paid_at": _("付款时间"),
+    "claimed_at": _("领取时间"),
+    "applied_at": _("申请时间"),
+    "approved_at": _("通过时间"),
+    "reviewed_at": _("审核时间"),
+    "reviewed_by": _("审核人"),
+    "valid_until": _("有效期至"),
+    "is_leader": _("团长"),
+    "is_default": _("默认"),
+    "is_active": _("启用"),
+    "sort": _("排序"),
+    "note": _("备注"),
+    "channel": _("渠道"),
+    "account": _("账户"),
+    "payment_no": _("支付单号"),
+    "refund_no": _("退款单号"),
+    "provider": _("支付渠道"),
+    "provider_txn_id": _("渠道交易号"),
+    "provider_refund_id": _("渠道退款号"),
+    "verified": _("验签通过"),
+    "outcome": _("处理结果"),
+    "body": _("内容"),
+    "currency": _("币种"),
+    "method": _("支付方式"),
+    "rank": _("等级"),
+    "match_all": _("需全部满足"),
+    "fixed": _("固定金额"),
+    "values": _("各级数值"),
+    "flagged_words": _("命中敏感词"),
+    "target": _("对象"),
+    "data": _("内容"),
+}
+
+
+def _auto_label(field: Any) -> bool:
+    return str(getattr(field, "verbose_name", "")) == field.name.replace("_", " ")
+
+
+def field_label(model: type[models.Model], name: str) -> Any:
+    """A model field's label: its verbose name, or the console's glossary when it was declared without one."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:  # a method or annotation: the caller keeps its own label
+        return None
+    if _auto_label(field) and name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    return _unit_free(getattr(field, "verbose_name", name))
 
 
 _UNIT_SUFFIX = re.compile(r"[（(](分|基点|bp|‱)[）)]$")

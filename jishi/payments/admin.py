@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -20,11 +23,12 @@ from jishi.core.admin_views import (
     yuan_column,
 )
 from jishi.core.console import ConsoleAdmin
+from jishi.core.dashboard import Card, Figure, Period, register_card
 from jishi.core.errors import DomainError, InvalidInput
-from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator
+from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator, payment_method_labels
 
 from . import services
-from .models import NoticeLog, Payment, Refund
+from .models import NoticeLog, Payment, PaymentMethod, Refund
 
 
 class OrderPaymentInline(OperatorOnly, ReadOnlyTabularInline):
@@ -45,6 +49,7 @@ class OrderPaymentInline(OperatorOnly, ReadOnlyTabularInline):
 
 
 add_order_inline(OrderPaymentInline)
+payment_method_labels.update(PaymentMethod.choices)
 
 
 class RefundInline(OperatorOnly, ReadOnlyTabularInline):
@@ -187,3 +192,24 @@ def _attach_error(form: forms.Form, exc: DomainError) -> None:
 
 
 register_page("wallet/top-up/", "wallet_top_up", _("余额充值"), top_up_view, allowed=is_operator)
+
+
+# --- dashboard ------------------------------------------------------------------------
+
+
+def _refund_card(start_of: str) -> Callable[[Period], Figure]:
+    def compute(period: Period) -> Figure:
+        since = getattr(period, start_of)
+        agg = Refund.objects.filter(created_at__gte=since).aggregate(total=Sum("amount"), n=Count("id"))
+        link = f"{reverse('admin:payments_refund_changelist')}?created_at__gte={since:%Y-%m-%d}"
+        return Figure(value=yuan(agg["total"] or 0), note=_("%(n)d 笔") % {"n": agg["n"] or 0}, link=link)
+
+    return compute
+
+
+register_card(
+    Card("today.refunds", _("退款金额"), "today", _refund_card("today_start"), "currency_exchange", 50, is_operator)
+)
+register_card(
+    Card("week.refunds", _("退款金额"), "week", _refund_card("week_start"), "currency_exchange", 50, is_operator)
+)
