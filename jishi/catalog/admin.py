@@ -78,7 +78,7 @@ class ProductEditorForm(forms.Form):
         rows = _json_list(self.cleaned_data.get("skus_json"), _("SKU 格式不正确"))
         if not rows:
             raise forms.ValidationError(_("请至少填写一个 SKU 的价格"))
-        money = YuanFormField(min_fen=0)
+        money = YuanFormField(min_fen=0, required=False)
         clean = []
         for number, row in enumerate(rows, start=1):
             if not isinstance(row, dict):

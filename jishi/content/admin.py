@@ -17,7 +17,6 @@ from jishi.core.console import ConsoleAdmin, SettingsAdmin
 from jishi.core.dashboard import Card, Figure, Period, register_card
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
-from jishi.orders.admin import is_operator
 
 from . import services
 from .models import (
@@ -285,4 +284,14 @@ def _pending_posts(period: Period) -> Figure:
     return Figure(value=f"{n:,}", link=url, alert=n > 0)
 
 
-register_card(Card("todo.posts", _("待审核笔记"), "todo", _pending_posts, "edit_note", 40, is_operator))
+register_card(
+    Card(
+        "todo.posts",
+        _("待审核笔记"),
+        "todo",
+        _pending_posts,
+        "edit_note",
+        40,
+        lambda u: u.has_perm("content.change_post"),
+    )
+)

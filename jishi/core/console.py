@@ -297,6 +297,14 @@ class PercentListFormField(forms.CharField):
 # --- admin base classes ---------------------------------------------------------------
 
 
+def _reformat(text: Any, render: Callable[[int], str]) -> Any:
+    """A read-only integer as Django rendered it (``12800``, ``-500``), shown with ``render``; else unchanged."""
+    raw = str(text).replace(",", "").replace("\u00a0", "").replace(" ", "").strip()
+    if re.fullmatch(r"-?\d+", raw):
+        return render(int(raw))
+    return text
+
+
 def _display_column(name: str, label: Any, render: Callable[[Any], str], ordering: str | None) -> Callable[..., str]:
     def show(obj: Any) -> str:
         return render(getattr(obj, name))
@@ -338,6 +346,16 @@ class ConsoleFieldsMixin:
         if formfield is not None and _auto_label(db_field) and name in FIELD_LABELS:
             formfield.label = FIELD_LABELS[name]
         return formfield
+
+    @property
+    def readonly_preprocess_fields(self) -> dict[str, Callable[[Any], Any]]:
+        """Unfold's hook for read-only values: money fields read as yuan, rates as %, in detail pages too."""
+        hooks: dict[str, Callable[[Any], Any]] = {}
+        for name in self.money_fields:
+            hooks[name] = lambda text: _reformat(text, format_yuan)
+        for name in self.percent_fields:
+            hooks[name] = lambda text: _reformat(text, percent)
+        return hooks
 
     def _label(self, name: str) -> Any:
         return field_label(self.model, name) or name

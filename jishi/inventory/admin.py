@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from jishi.accounts.models import Role
 from jishi.accounts.services import has_role
 from jishi.catalog.admin import stock_hooks
+from jishi.core.admin_views import ConsoleAccessMixin
 from jishi.core.conf import setting
 from jishi.core.console import ConsoleAdmin, ReadOnlyConsoleAdmin
 from jishi.core.dashboard import Card, Figure, Period, register_card
@@ -47,7 +48,10 @@ class LocationAdmin(ConsoleAdmin):
 
 
 @admin.register(StockItem)
-class StockItemAdmin(ConsoleAdmin):
+class StockItemAdmin(ConsoleAccessMixin, ConsoleAdmin):
+    """Read-only stock per SKU; operators see it (the low-stock card links here); stock is set in the product editor."""
+
+    console_access = staticmethod(lambda user: _is_operator(user))
     console_group = "catalog"
     console_icon = "inventory"
     console_order = 40
@@ -61,9 +65,6 @@ class StockItemAdmin(ConsoleAdmin):
     @admin.display(description=_("可售"))
     def available_text(self, item: StockItem) -> int:
         return item.on_hand - item.reserved
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(StockMove)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
 from jishi.core.charts import bar_chart
-from jishi.core.console import ConsoleAdmin, SettingsAdmin
+from jishi.core.console import ConsoleAdmin, SettingsAdmin, YuanFormField
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
@@ -248,7 +248,7 @@ class MallRedemptionAdmin(ConsoleAdmin):
 
 
 class FundForm(forms.Form):
-    amount = forms.IntegerField(label=_("注资金额（分）"), min_value=1, max_value=10**11)
+    amount = YuanFormField(label=_("注资金额"), min_fen=1, max_fen=10**11)
     note = forms.CharField(label=_("备注"), max_length=120, required=False)
     key = forms.CharField(widget=forms.HiddenInput)
 
@@ -296,6 +296,7 @@ class RedPacketBudgetAdmin(ConsoleAdmin):
             "title": _("为「%(name)s」注资") % {"name": budget.name},
             "form": form,
             "budget": budget,
+            "remaining_yuan": format_yuan(budget.remaining),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/loyalty/fund_budget.html", context)

@@ -786,12 +786,15 @@ class AfterSaleAdmin(OperatorOnly, ConsoleAdmin):
                     form=approve,
                     submit=_("同意退款"),
                     title=_("同意退款"),
+                    confirm=_("确认同意退款 %(amount)s？款项将原路退回，并记入审计日志。")
+                    % {"amount": yuan(case.amount)},
                     action=reverse("admin:orders_aftersale_approve", args=[case.pk]),
                 ),
                 FormBlock(
                     form=reject or RejectForm(),
                     submit=_("拒绝"),
                     title=_("拒绝"),
+                    confirm=_("确认拒绝这个售后申请？"),
                     action=reverse("admin:orders_aftersale_reject", args=[case.pk]),
                     danger=True,
                 ),

@@ -182,7 +182,10 @@ def top_up_view(request: HttpRequest) -> HttpResponse:
                 % {"phone": data["phone"], "amount": yuan(data["amount"]), "balance": yuan(balance)},
             )
             return HttpResponseRedirect(reverse("admin:wallet_top_up"))
-    return render_form_page(request, title=_("余额充值"), forms=[FormBlock(form=form, submit=_("充值"))])
+    confirm = _("确认充值？金额将计入买家余额，并记入审计日志。")
+    return render_form_page(
+        request, title=_("余额充值"), forms=[FormBlock(form=form, submit=_("充值"), confirm=confirm)]
+    )
 
 
 def _attach_error(form: forms.Form, exc: DomainError) -> None:
@@ -191,7 +194,16 @@ def _attach_error(form: forms.Form, exc: DomainError) -> None:
     form.add_error(field, str(exc.message))
 
 
-register_page("wallet/top-up/", "wallet_top_up", _("余额充值"), top_up_view, allowed=is_operator)
+register_page(
+    "wallet/top-up/",
+    "wallet_top_up",
+    _("余额充值"),
+    top_up_view,
+    allowed=is_operator,
+    group="funds",
+    icon="add_card",
+    order=5,
+)
 
 
 # --- dashboard ------------------------------------------------------------------------
