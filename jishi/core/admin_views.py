@@ -195,6 +195,16 @@ def _install(site: AdminSite) -> None:
         context["console_pages"] = console_pages(request.user) if request.user.is_authenticated else []
         return context
 
+    original_login = site.login
+
+    def login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Unfold's login form carries no "next": opened directly, it would land on Django's /accounts/profile/.
+        if "next" not in request.GET and "next" not in request.POST:
+            request.GET = request.GET.copy()
+            request.GET["next"] = reverse(f"{site.name}:index")
+        return original_login(request, extra_context)
+
+    site.login = login  # type: ignore[method-assign]
     site.get_urls = get_urls  # type: ignore[method-assign]
     site.each_context = each_context  # type: ignore[method-assign]
     site.index_template = INDEX_TEMPLATE
