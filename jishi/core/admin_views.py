@@ -200,8 +200,9 @@ def _install(site: AdminSite) -> None:
     def login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # Unfold's login form carries no "next": opened directly, it would land on Django's /accounts/profile/.
         if "next" not in request.GET and "next" not in request.POST:
-            request.GET = request.GET.copy()
-            request.GET["next"] = reverse(f"{site.name}:index")
+            query = request.GET.copy()
+            query["next"] = reverse(f"{site.name}:index")
+            request.GET = query  # type: ignore[assignment]
         return original_login(request, extra_context)
 
     site.login = login  # type: ignore[method-assign]
