@@ -94,6 +94,23 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         queryset.update(dead=False, attempts=0)
 
 
+# Human names for the audited actions apps record (the raw code stays beside it for searching).
+AUDIT_ACTIONS: dict[str, Any] = {
+    "order.ship": _("发货"),
+    "after_sale.approve": _("同意售后退款"),
+    "after_sale.reject": _("拒绝售后"),
+    "wallet.top_up": _("余额充值"),
+    "withdrawal.approve": _("提现打款"),
+    "withdrawal.reject": _("拒绝提现"),
+    "loyalty.points.adjust": _("调整积分"),
+    "loyalty.settings": _("修改积分规则"),
+    "loyalty.level.save": _("保存会员等级"),
+    "distribution.settings": _("修改分销设置"),
+    "post.approve": _("笔记通过审核"),
+    "post.reject": _("笔记驳回"),
+}
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
     console_group = "settings"
@@ -115,7 +132,8 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("操作"), ordering="action")
     def action_text(self, obj: AuditLog) -> str:
-        return obj.action
+        label = AUDIT_ACTIONS.get(obj.action)
+        return f"{label}（{obj.action}）" if label else obj.action
 
     @admin.display(description=_("对象"))
     def target_text(self, obj: AuditLog) -> str:

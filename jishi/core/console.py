@@ -339,7 +339,8 @@ class ConsoleFieldsMixin:
             low = 0
             return YuanFormField(min_fen=low, **common)
         if name in self.percent_fields:
-            return PercentFormField(**common)
+            # The model's help text explains basis points ("500 = 5%"); here the operator types %.
+            return PercentFormField(**{**common, "help_text": _("按百分比填写，例如 5 表示 5%")})
         if name in self.percent_list_fields:
             return PercentListFormField(**{**common, "required": False})
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
@@ -430,6 +431,7 @@ FIELD_LABELS: dict[str, Any] = {
     "order": _("订单"),
     "order_id": _("订单"),
     "order_number": _("订单号"),
+    "number": _("单号"),
     "product_id": _("商品"),
     "sku_id": _("SKU"),
     "location": _("库位"),
@@ -456,6 +458,9 @@ FIELD_LABELS: dict[str, Any] = {
     "dispatched_at": _("投递时间"),
     "granted_at": _("发放时间"),
     "expires_at": _("到期时间"),
+    "unfreeze_at": _("解冻时间"),
+    "reject_reason": _("拒绝原因"),
+    "sold_out_at": _("售罄时间"),
     "bound_at": _("绑定时间"),
     "joined_at": _("加入时间"),
     "paid_at": _("付款时间"),
@@ -493,7 +498,8 @@ FIELD_LABELS: dict[str, Any] = {
 
 
 def _auto_label(field: Any) -> bool:
-    return str(getattr(field, "verbose_name", "")) == field.name.replace("_", " ")
+    label = str(getattr(field, "verbose_name", ""))
+    return label == field.name.replace("_", " ") or (field.name == "id" and label == "ID")
 
 
 def field_label(model: type[models.Model], name: str) -> Any:

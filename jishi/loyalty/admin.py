@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from jishi.accounts.models import User
 from jishi.core.charts import bar_chart
@@ -152,7 +153,7 @@ class MemberAdmin(ConsoleAdmin):
 
 
 class PointsAdjustmentForm(forms.ModelForm):
-    phone = forms.CharField(label=_("会员手机号"), max_length=20)
+    phone = forms.CharField(label=_("会员手机号"), max_length=20, widget=UnfoldAdminTextInputWidget)
 
     class Meta:
         model = PointsAdjustment
