@@ -10,9 +10,19 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminTextInputWidget
 
+from jishi.catalog.models import Product, Sku
 from jishi.core.charts import bar_chart
-from jishi.core.console import ConsoleAdmin, SettingsAdmin
+from jishi.core.console import (
+    ConsoleAdmin,
+    PercentFormField,
+    SettingsAdmin,
+    YuanFormField,
+    bp_text,
+    fen_text,
+    percent,
+)
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
@@ -199,10 +209,77 @@ class BindingHistoryAdmin(ConsoleAdmin):
     list_filter = ("action", "source")
 
 
+class CommissionRuleForm(forms.ModelForm):
+    """A product's (or SKU's) own commission: a % of the paid amount per level, or yuan per unit per level."""
+
+    product = forms.ModelChoiceField(label=_("商品"), queryset=Product.objects.order_by("-id"), required=False)
+    values_text = forms.CharField(
+        label=_("各级佣金"),
+        help_text=_("按层级用逗号分隔：比例按 % 填（10, 5）；勾选固定金额时按每件元填（5, 2.5）"),
+        widget=UnfoldAdminTextInputWidget,
+    )
+
+    class Meta:
+        model = CommissionRule
+        fields = ["product", "sku_id", "fixed", "values_text"]
+        labels = {"sku_id": _("SKU 编号（可选）")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rule = self.instance
+        if rule.pk:
+            self.initial["product"] = rule.product_id
+            self.initial["values_text"] = ", ".join(
+                fen_text(int(v)) if rule.fixed else bp_text(int(v)) for v in rule.values or []
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        product, sku_id = data.get("product"), data.get("sku_id")
+        if product is None and not sku_id:
+            raise forms.ValidationError(_("请选择商品或填写 SKU 编号"))
+        text = str(data.get("values_text") or "")
+        field: forms.Field = YuanFormField(min_fen=0) if data.get("fixed") else PercentFormField()
+        try:
+            values = [field.clean(part.strip()) for part in text.replace("，", ",").split(",") if part.strip()]
+        except forms.ValidationError as exc:
+            self.add_error("values_text", exc)
+            return data
+        if not 1 <= len(values) <= 3:
+            self.add_error("values_text", _("填写 1 到 3 级"))
+        data["values"] = values
+        return data
+
+    def save(self, commit: bool = True) -> CommissionRule:
+        rule = super().save(commit=False)
+        product = self.cleaned_data.get("product")
+        rule.product_id = product.pk if product else None
+        rule.values = self.cleaned_data["values"]
+        if commit:
+            rule.save()
+        return rule
+
+
 @admin.register(CommissionRule)
 class CommissionRuleAdmin(ConsoleAdmin):
     console_group = "distribution"
     console_icon = "rule"
     console_order = 60
+    form = CommissionRuleForm
+    list_display = ("target", "kind", "values_shown")
 
-    list_display = ("id", "product_id", "sku_id", "fixed", "values")
+    @admin.display(description=_("适用于"))
+    def target(self, rule: CommissionRule) -> str:
+        if rule.sku_id:
+            sku = Sku.objects.select_related("product").filter(pk=rule.sku_id).first()
+            return str(sku) if sku else f"SKU {rule.sku_id}"
+        product = Product.objects.filter(pk=rule.product_id or 0).only("name").first()
+        return product.name if product else "-"
+
+    @admin.display(description=_("方式"))
+    def kind(self, rule: CommissionRule) -> Any:
+        return _("每件固定金额") if rule.fixed else _("按实付比例")
+
+    @admin.display(description=_("各级佣金"))
+    def values_shown(self, rule: CommissionRule) -> str:
+        return " / ".join(format_yuan(int(v)) if rule.fixed else percent(int(v)) for v in rule.values or [])

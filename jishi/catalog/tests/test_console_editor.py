@@ -126,3 +126,10 @@ def test_publish_action_refuses_a_product_without_active_skus(console: Client) -
     product.skus.update(is_active=False)
     console.post(reverse("admin:catalog_product_changelist"), {"action": "publish", "_selected_action": [product.pk]})
     assert Product.objects.get(pk=product.pk).status == ProductStatus.DRAFT
+
+
+def test_description_html_is_sanitised_rich_text_or_plain_text_with_breaks() -> None:
+    rich = Product(description='<p>好<script>x</script><a href="javascript:alert(1)">链接</a></p>')
+    plain = Product(description="第一行\n第二行 & 更多")
+    assert str(rich.description_html) == '<p>好<a rel="noopener noreferrer nofollow">链接</a></p>'
+    assert str(plain.description_html) == "<p>第一行<br>第二行 &amp; 更多</p>"

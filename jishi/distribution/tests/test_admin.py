@@ -117,3 +117,20 @@ def test_settings_cannot_be_added_or_deleted(console: Client) -> None:
     row = services.get_settings(fresh=True)
     assert console.get("/console/distribution/distributionsettings/add/").status_code == 403
     assert console.post(f"/console/distribution/distributionsettings/{row.pk}/delete/").status_code == 403
+
+
+@pytest.mark.parametrize(("fixed", "typed", "stored"), [(False, "10, 5", [1000, 500]), (True, "5, 2.5", [500, 250])])
+def test_product_commission_rule_is_typed_in_percent_or_yuan(
+    console: Client, fixed: bool, typed: str, stored: list[int]
+) -> None:
+    from jishi.distribution.models import CommissionRule
+    from jishi.testing.factories import ProductFactory
+
+    product = ProductFactory()
+    form = {"product": product.pk, "values_text": typed, **({"fixed": "on"} if fixed else {})}
+    response = console.post("/console/distribution/commissionrule/add/", form)
+    assert response.status_code == 302
+    rule = CommissionRule.objects.get()
+    assert (rule.product_id, rule.fixed, rule.values) == (product.pk, fixed, stored)
+    listing = console.get("/console/distribution/commissionrule/").content.decode()
+    assert ("10% / 5%" if not fixed else "¥5.00 / ¥2.50") in listing
