@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminTextInputWidget
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from jishi.catalog.models import Product, Sku
 from jishi.core.charts import bar_chart
@@ -212,7 +212,9 @@ class BindingHistoryAdmin(ConsoleAdmin):
 class CommissionRuleForm(forms.ModelForm):
     """A product's (or SKU's) own commission: a % of the paid amount per level, or yuan per unit per level."""
 
-    product = forms.ModelChoiceField(label=_("商品"), queryset=Product.objects.order_by("-id"), required=False)
+    product = forms.ModelChoiceField(
+        label=_("商品"), queryset=Product.objects.order_by("-id"), required=False, widget=UnfoldAdminSelectWidget
+    )
     values_text = forms.CharField(
         label=_("各级佣金"),
         help_text=_("按层级用逗号分隔：比例按 % 填（10, 5）；勾选固定金额时按每件元填（5, 2.5）"),

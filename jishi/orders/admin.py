@@ -918,7 +918,7 @@ def _aov(s: dict[str, int]) -> str:
 
 
 _sales_card("gmv", _("成交额 GMV"), "payments", 10, lambda s: yuan(s["gmv"]))
-_sales_card("orders", _("支付订单"), "shopping_cart", 20, lambda s: f"{s['orders']:,}")
+_sales_card("orders", _("支付订单数"), "shopping_cart", 20, lambda s: f"{s['orders']:,}")
 _sales_card("buyers", _("支付买家"), "person", 30, lambda s: f"{s['buyers']:,}")
 _sales_card("aov", _("客单价"), "price_check", 40, _aov)
 
