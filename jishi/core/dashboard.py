@@ -26,6 +26,13 @@ class Period:
     now: datetime
     today_start: datetime
     week_start: datetime
+    # Figures several cards share (e.g. one sales aggregate for GMV, orders, buyers and AOV), per render.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @classmethod
     def current(cls) -> Period:

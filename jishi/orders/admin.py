@@ -898,7 +898,8 @@ def _sales_card(key: str, title: Any, icon: str, order: int, pick: Callable[[dic
 
         def compute(period: Period, start_of: str = start_of) -> Figure:
             since = getattr(period, start_of)
-            return Figure(value=pick(_sales(since, period.now + timedelta(seconds=1))), link=_orders_link(since))
+            sales = period.shared(("orders.sales", since), lambda: _sales(since, period.now + timedelta(seconds=1)))
+            return Figure(value=pick(sales), link=_orders_link(since))
 
         register_card(
             Card(

@@ -150,3 +150,16 @@ def test_pick_list_sums_skus_of_paid_orders_and_slip_shows_the_address(console: 
     assert [(p["quantity"], sorted(p["orders"])) for p in picks] == [(5, sorted(o.number for o in orders))]
     slip = console.get(reverse("admin:orders_order_packing_slip", args=[orders[0].pk])).content.decode()
     assert s.address.detail in slip and orders[0].number in slip
+
+
+def test_dashboard_and_order_list_queries_do_not_grow_with_orders(
+    console: Client, django_assert_max_num_queries: Any
+) -> None:
+    s = shopper(wallet=1_000_000)
+    for price in range(1000, 1000 + 100 * 25, 100):
+        paid_order(s, price)
+    with django_assert_max_num_queries(30):
+        console.get(reverse("admin:index"))
+    with django_assert_max_num_queries(16):
+        response = console.get(reverse("admin:orders_order_changelist"))
+    assert len(response.context["cl"].result_list) == 25
