@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
@@ -40,3 +42,14 @@ class UserAdmin(BaseUserAdmin, ConsoleAdmin):
         *(BaseUserAdmin.fieldsets or ()),
         (_("会员"), {"fields": ("phone", "nickname")}),
     )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ConsoleAdmin):
+    console_group = "settings"
+    console_icon = "admin_panel_settings"
+    console_order = 180
+    console_title = _("权限组")

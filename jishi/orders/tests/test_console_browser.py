@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -85,6 +86,8 @@ def paid_order(s: Shopper, price: int = 9900) -> Order:
 
 
 def test_create_a_two_by_three_product_with_images_and_see_it_in_the_shop(page: Page, live_server: Any) -> None:
+    requested: list[str] = []
+    page.context.on("request", lambda request: requested.append(request.url))
     CategoryFactory(name="女装")
     page.goto(f"{live_server.url}/console/catalog/product/add/")
     page.fill("input[name=name]", "亚麻衬衫")
@@ -125,6 +128,9 @@ def test_create_a_two_by_three_product_with_images_and_see_it_in_the_shop(page: 
     assert product.images.count() == 2 and "亚麻" in product.description
     expect(page.locator("#sku-matrix tbody tr")).to_have_count(6)
     screenshot(page, "console_product_edit.png")
+    # The console, its editor and its charts load nothing from outside this server (no CDN).
+    hosts = {urlsplit(url).hostname for url in requested if url.startswith(("http:", "https:"))}
+    assert hosts <= {"localhost", "127.0.0.1"}, hosts
 
     page.goto(f"{live_server.url}/p/{product.pk}/")
     expect(page.locator("h1.product-name")).to_have_text("亚麻衬衫")
