@@ -326,7 +326,7 @@ class ConsoleFieldsMixin:
     money_fields: Sequence[str] = ()
     percent_fields: Sequence[str] = ()
     percent_list_fields: Sequence[str] = ()
-    model: type[models.Model]
+    model: Any
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         name = db_field.name
