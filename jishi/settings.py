@@ -37,6 +37,9 @@ ALLOWED_HOSTS = [h for h in env("JISHI_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("JISHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
+    "unfold",  # the console's frame (jishi/core/console.py); before django.contrib.admin
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",  # the product description editor (Trix, served locally)
     "jishi.core",  # first: its admin templates (language switch, console pages) override Django's
     "django.contrib.admin",
     "django.contrib.auth",
@@ -167,6 +170,37 @@ LOGIN_URL = "/login/"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The console (django-unfold): theme, sidebar by operator task, dashboard cards (jishi/core/console.py).
+UNFOLD = {
+    "SITE_TITLE": "集市 Jishi",
+    "SITE_HEADER": "集市 Jishi",
+    "SITE_SUBHEADER": "运营后台",
+    "SITE_SYMBOL": "storefront",
+    "SITE_URL": "/",
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "BORDER_RADIUS": "8px",
+    "COLORS": {
+        "primary": {
+            "50": "#fff1f1",
+            "100": "#ffe0e0",
+            "200": "#ffc5c6",
+            "300": "#ff9da0",
+            "400": "#fa6469",
+            "500": "#e63946",
+            "600": "#d12433",
+            "700": "#b01a29",
+            "800": "#921a27",
+            "900": "#7a1b27",
+            "950": "#430910",
+        },
+    },
+    "STYLES": ["jishi.core.console.console_styles"],
+    "SCRIPTS": ["jishi.core.console.console_scripts"],
+    "DASHBOARD_CALLBACK": "jishi.core.dashboard.dashboard_callback",
+    "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": "jishi.core.console.sidebar"},
+}
 TIME_ZONE = env("JISHI_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -206,6 +240,10 @@ JISHI: dict[str, Any] = {
     "ORDER_AUTO_COMPLETE_DAYS": env_int("JISHI_ORDER_AUTO_COMPLETE_DAYS", 7),
     "AFTER_SALE_DAYS": env_int("JISHI_AFTER_SALE_DAYS", 7),
     "SHIPPING_FEE": env_int("JISHI_SHIPPING_FEE", 1000),
+    "LOW_STOCK_THRESHOLD": env_int("JISHI_LOW_STOCK_THRESHOLD", 10),  # console: SKUs at or below this many available
+    "CONSOLE_EXPORT_MAX_ROWS": env_int("JISHI_CONSOLE_EXPORT_MAX_ROWS", 20000),
+    "CONSOLE_IMPORT_MAX_ROWS": env_int("JISHI_CONSOLE_IMPORT_MAX_ROWS", 2000),
+    "CONSOLE_IMPORT_MAX_BYTES": env_int("JISHI_CONSOLE_IMPORT_MAX_BYTES", 1_048_576),
     "FREE_SHIPPING_THRESHOLD": env_int("JISHI_FREE_SHIPPING_THRESHOLD", 0),  # 0: never free
     "MAX_LINE_QUANTITY": env_int("JISHI_MAX_LINE_QUANTITY", 999),
     "CART_MAX_LINES": env_int("JISHI_CART_MAX_LINES", 100),

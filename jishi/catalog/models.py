@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.html import linebreaks
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 
@@ -62,6 +64,17 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def description_html(self) -> SafeString:
+        """The detail for the product page: the console's rich text sanitised again on the way out; older
+        plain-text descriptions keep their line breaks."""
+        from .services import sanitise_description
+
+        text = self.description or ""
+        if "<" not in text:
+            return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308 - linebreaks escaped the text
+        return mark_safe(sanitise_description(text))  # noqa: S308 - nh3 allows only formatting tags
 
 
 class Sku(models.Model):

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import nh3
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q
@@ -243,3 +244,151 @@ def category_with_descendants(category_id: int) -> list[int]:
         out.append(cid)
         stack.extend(children.get(cid, []))
     return out
+
+
+# --- the console's product editor ---------------------------------------------------------
+
+DESCRIPTION_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "del",
+    "h1",
+    "h2",
+    "h3",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "a",
+    "img",
+    "figure",
+    "figcaption",
+    "div",
+    "span",
+    "pre",
+    "hr",
+}
+DESCRIPTION_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
+MAX_DESCRIPTION_CHARS = 60_000
+
+
+def sanitise_description(html: str) -> str:
+    """The product detail as safe HTML: formatting tags only, links and images by http(s) or relative URL."""
+    cleaned = nh3.clean(
+        html[:MAX_DESCRIPTION_CHARS],
+        tags=DESCRIPTION_TAGS,
+        attributes=DESCRIPTION_ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return cleaned.strip()
+
+
+@transaction.atomic
+def save_sku_matrix(product_id: int, specs: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[Sku]:
+    """Make the product's SKUs exactly the spec matrix: rows matched by spec values are updated, new
+    combinations created, SKUs no longer in the matrix deactivated (order lines still point at them).
+
+    Each row: ``specs`` (one value per spec), ``price``, ``original_price`` (fen), ``weight_g``, ``barcode``.
+    Raises InvalidInput when a row does not fit the specs, two rows repeat, or a barcode is taken.
+    """
+    product = Product.objects.select_for_update().filter(pk=product_id).first()
+    if product is None:
+        raise NotFound()
+    clean_specs = _validate_specs(specs)
+    allowed = {s["name"]: set(s["values"]) for s in clean_specs}
+    wanted: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        row_specs = {str(k): str(v) for k, v in (row.get("specs") or {}).items()}
+        if set(row_specs) != set(allowed) or any(v not in allowed[k] for k, v in row_specs.items()):
+            raise InvalidInput(fields={"skus": [str(_("SKU 规格与商品规格不一致"))]})
+        key = spec_key(row_specs)
+        if key in wanted:
+            raise InvalidInput(fields={"skus": [str(_("SKU 重复"))]})
+        if int(row.get("price") or 0) < 0 or int(row.get("original_price") or 0) < 0:
+            raise InvalidInput(fields={"skus": [str(_("价格不能为负"))]})
+        wanted[key] = {**row, "specs": row_specs}
+    if not wanted or len(wanted) > MAX_SKUS_PER_PRODUCT:
+        raise InvalidInput(fields={"skus": [str(_("至少需要一个 SKU"))]})
+    existing = {sku.spec_key: sku for sku in product.skus.all()}
+    saved: list[Sku] = []
+    try:
+        with transaction.atomic():
+            # Barcodes are unique: free the ones being moved or dropped before assigning them again.
+            Sku.objects.filter(product=product).update(barcode=None)
+            for key, row in wanted.items():
+                sku = existing.get(key) or Sku(product=product, specs=row["specs"], spec_key=key)
+                sku.price = int(row.get("price") or 0)
+                sku.original_price = int(row.get("original_price") or 0)
+                sku.weight_g = int(row.get("weight_g") or 0)
+                sku.barcode = str(row.get("barcode") or "").strip() or None
+                sku.is_active = True
+                sku.save()
+                saved.append(sku)
+            Sku.objects.filter(product=product).exclude(spec_key__in=list(wanted)).update(is_active=False)
+    except IntegrityError as exc:
+        raise InvalidInput(
+            _("条码已被占用"), code="duplicate_barcode", fields={"barcode": [str(_("条码已被占用"))]}
+        ) from exc
+    product.specs = clean_specs
+    product.save(update_fields=["specs", "updated_at"])
+    refresh_price(product)
+    return saved
+
+
+def reorder_images(product_id: int, image_ids: Sequence[int]) -> None:
+    """Put the product's images in this order (the first is the cover); ids of other products are ignored."""
+    position = {image_id: index for index, image_id in enumerate(image_ids)}
+    images = list(ProductImage.objects.filter(product_id=product_id, pk__in=list(position)))
+    for image in images:
+        image.sort = position[image.pk]
+    ProductImage.objects.bulk_update(images, ["sort"])
+
+
+def remove_images(product_id: int, image_ids: Sequence[int]) -> int:
+    images = list(ProductImage.objects.filter(product_id=product_id, pk__in=list(image_ids)))
+    for image in images:
+        image.image.delete(save=False)
+        image.delete()
+    return len(images)
+
+
+@transaction.atomic
+def copy_product(product_id: int) -> Product:
+    """A draft copy: same category, texts, specs, SKUs (without barcodes, which are unique) and images."""
+    source = get_product(product_id)
+    copy = Product.objects.create(
+        category=source.category,
+        name=f"{source.name}{_('（副本）')}"[:120],
+        subtitle=source.subtitle,
+        description=source.description,
+        specs=source.specs,
+        status=ProductStatus.DRAFT,
+        sort=source.sort,
+    )
+    Sku.objects.bulk_create(
+        Sku(
+            product=copy,
+            specs=sku.specs,
+            spec_key=sku.spec_key,
+            price=sku.price,
+            original_price=sku.original_price,
+            weight_g=sku.weight_g,
+            is_active=sku.is_active,
+        )
+        for sku in source.skus.all()
+    )
+    for image in source.images.all():
+        with image.image.open("rb") as handle:
+            content = handle.read()
+        clone = ProductImage(product=copy, sort=image.sort)
+        clone.image.save(f"{uuid.uuid4().hex}.jpg", ContentFile(content), save=True)
+    refresh_price(copy)
+    search.reindex(copy)
+    return copy

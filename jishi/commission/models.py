@@ -105,6 +105,9 @@ class Withdrawal(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return str(_("提现 #%(id)s")) % {"id": self.pk}
+
 
 class CommissionRefund(models.Model):
     """One refund's reversal was applied to an order's commissions: a replayed event applies nothing."""

@@ -6,13 +6,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from unfold.forms import ActionForm
 
 from jishi.core.charts import bar_chart
+from jishi.core.console import ConsoleAdmin, SettingsAdmin
+from jishi.core.dashboard import Card, Figure, Period, register_card
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
@@ -50,14 +52,13 @@ def _run(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: Any, act
 
 
 @admin.register(ContentSettings)
-class ContentSettingsAdmin(admin.ModelAdmin):
-    list_display = ("attribution_days", "commission_bp", "reward_threshold", "exclude_new_accounts")
+class ContentSettingsAdmin(SettingsAdmin):
+    console_icon = "article"
+    console_order = 40
+    percent_fields = ("commission_bp",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ContentSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def settings_row(self) -> ContentSettings:
+        return services.get_settings(fresh=True)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -65,7 +66,11 @@ class ContentSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "edit_note"
+    console_order = 10
+
     list_display = (
         "id", "title", "form", "author", "status", "flagged_words", "pinned", "featured",
         "view_count", "like_count", "comment_count", "created_at",
@@ -140,7 +145,11 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "forum"
+    console_order = 20
+
     list_display = ("id", "post", "user", "body", "status", "flagged_words", "created_at")
     list_filter = ("status",)
     search_fields = ("body",)
@@ -163,7 +172,11 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "tag"
+    console_order = 30
+
     list_display = ("title", "is_active", "sort", "created_at")
     list_editable = ("is_active", "sort")
     filter_horizontal = ("posts", "products")
@@ -175,7 +188,11 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(BannedWord)
-class BannedWordAdmin(admin.ModelAdmin):
+class BannedWordAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "block"
+    console_order = 40
+
     list_display = ("word", "action", "is_active", "created_at")
     list_editable = ("action", "is_active")
     list_filter = ("action", "is_active")
@@ -187,13 +204,23 @@ class BannedWordAdmin(admin.ModelAdmin):
 
 
 @admin.register(RewardRule)
-class RewardRuleAdmin(admin.ModelAdmin):
+class RewardRuleAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "emoji_events"
+    console_order = 50
+    money_fields = ("red_packet", "daily_budget")
+
     list_display = ("name", "threshold", "red_packet", "points", "daily_budget", "daily_points_budget", "is_active")
     list_editable = ("is_active",)
 
 
 @admin.register(RewardBudgetDay)
-class RewardBudgetDayAdmin(admin.ModelAdmin):
+class RewardBudgetDayAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "event_note"
+    console_order = 60
+    money_fields = ("spent",)
+
     list_display = ("day", "rule", "spent", "spent_points", "grants")
     list_filter = ("rule",)
     readonly_fields = ("rule", "day", "spent", "spent_points", "grants")
@@ -203,7 +230,12 @@ class RewardBudgetDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(RewardGrant)
-class RewardGrantAdmin(admin.ModelAdmin):
+class RewardGrantAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "featured_seasonal_and_gifts"
+    console_order = 70
+    money_fields = ("red_packet",)
+
     list_display = ("created_at", "rule", "post", "creator", "red_packet", "points", "interactions")
     list_filter = ("rule",)
     readonly_fields = ("rule", "post", "creator", "day", "red_packet", "points", "red_packet_id", "interactions")
@@ -213,7 +245,12 @@ class RewardGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(AttributedLine)
-class AttributedLineAdmin(admin.ModelAdmin):
+class AttributedLineAdmin(ConsoleAdmin):
+    console_group = "content"
+    console_icon = "insights"
+    console_order = 80
+    money_fields = ("paid_amount", "refunded_amount", "commission")
+
     list_display = (
         "created_at",
         "post",
@@ -239,3 +276,22 @@ class AttributedLineAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+def _pending_posts(period: Period) -> Figure:
+    n = Post.objects.filter(status=PostStatus.PENDING).count()
+    url = f"{reverse('admin:content_post_changelist')}?status__exact={PostStatus.PENDING}"
+    return Figure(value=f"{n:,}", link=url, alert=n > 0)
+
+
+register_card(
+    Card(
+        "todo.posts",
+        _("待审核笔记"),
+        "todo",
+        _pending_posts,
+        "edit_note",
+        40,
+        lambda u: u.has_perm("content.change_post"),
+    )
+)

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .console import ConsoleReadOnlyInline, NavLink, add_nav_link
 from .money import format_yuan
 
 INDEX_TEMPLATE = "admin/jishi/index.html"
@@ -115,13 +116,8 @@ class ConsoleAccessMixin:
         return False
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyTabularInline(ConsoleReadOnlyInline):
     """A read-only table of child rows (no add, change or delete)."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
 
 
 # --- console pages --------------------------------------------------------------------
@@ -153,9 +149,15 @@ def register_page(
     view: Callable[[HttpRequest], HttpResponse],
     allowed: Predicate,
     site: AdminSite | None = None,
+    *,
+    group: str = "settings",
+    icon: str = "chevron_right",
+    order: int = 100,
 ) -> ConsolePage:
-    """Mount ``view`` under the console (login required, ``allowed`` else 403) and link it from the index."""
+    """Mount ``view`` under the console (login required, ``allowed`` else 403) and link it from the sidebar
+    (``group``: a key of ``jishi.core.console.GROUPS``) and the console home."""
     site = site or admin.site
+    add_nav_link(NavLink(group=group, title=title, url_name=name, icon=icon, order=order, allowed=allowed))
     page = ConsolePage(route=route, name=name, title=title, view=view, allowed=allowed)
     if any(p.name == name for p in _pages):
         return next(p for p in _pages if p.name == name)
@@ -193,6 +195,17 @@ def _install(site: AdminSite) -> None:
         context["console_pages"] = console_pages(request.user) if request.user.is_authenticated else []
         return context
 
+    original_login = site.login
+
+    def login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Unfold's login form carries no "next": opened directly, it would land on Django's /accounts/profile/.
+        if "next" not in request.GET and "next" not in request.POST:
+            query = request.GET.copy()
+            query["next"] = reverse(f"{site.name}:index")
+            request.GET = query  # type: ignore[assignment]
+        return original_login(request, extra_context)
+
+    site.login = login  # type: ignore[method-assign]
     site.get_urls = get_urls  # type: ignore[method-assign]
     site.each_context = each_context  # type: ignore[method-assign]
     site.index_template = INDEX_TEMPLATE
@@ -211,6 +224,8 @@ class FormBlock:
     title: Any = ""
     action: str = ""
     danger: bool = False
+    confirm: Any = ""  # asked in a dialog before the form is sent (money actions)
+    multipart: bool = False
 
 
 def render_form_page(

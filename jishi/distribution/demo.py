@@ -33,7 +33,7 @@ def _by_suffix() -> dict[str, User]:
 
 
 def seed_promoters(progress: Progress) -> int:
-    services.update_settings(None, {"levels": 3, "rates_bp": [1000, 500, 200]})
+    services.update_settings(None, {"levels": 2, "rates_bp": [1000, 500, 200]})
     people = _by_suffix()
     created = 0
     for suffix in ("01", "02", "03"):

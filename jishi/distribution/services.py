@@ -71,8 +71,10 @@ def forget_settings() -> None:
     _cached = None
 
 
-def update_settings(actor: User | None, data: dict[str, Any]) -> DistributionSettings:
-    """Validate and save the rules; a fourth level or rates above 100% are refused."""
+def validate_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """The rules ``data`` would make (merged over the saved row), or InvalidInput naming the field at fault.
+
+    A fourth level or rates above 100% are refused."""
     row = get_settings(fresh=True)
     merged = {**settings_dict(row), **{k: v for k, v in data.items() if v is not None}}
     levels = int(merged["levels"])
@@ -93,6 +95,14 @@ def update_settings(actor: User | None, data: dict[str, Any]) -> DistributionSet
         raise InvalidInput(code="invalid_number", fields={"binding_days": [">= 1"]})
     if not 0 <= int(merged["withdrawal_fee_bp"]) < BP_DENOMINATOR:
         raise InvalidInput(code="invalid_fee", fields={"withdrawal_fee_bp": ["0..9999"]})
+    return merged
+
+
+def update_settings(actor: User | None, data: dict[str, Any]) -> DistributionSettings:
+    """Validate and save the rules (see ``validate_settings``); audited."""
+    merged = validate_settings(data)
+    rates = [int(r) for r in merged["rates_bp"]]
+    row = get_settings(fresh=True)
     for name, value in merged.items():
         setattr(row, name, value)
     row.rates_bp = rates[:MAX_LEVELS]

@@ -47,7 +47,7 @@ class StockItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku_id}@{self.location_id}: {self.on_hand}/{self.reserved}"
+        return f"{self.sku} · {self.location}"
 
     @property
     def available(self) -> int:

@@ -13,9 +13,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from jishi.accounts.models import User
 from jishi.core.charts import bar_chart
+from jishi.core.console import ConsoleAdmin, SettingsAdmin, YuanFormField
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
@@ -34,8 +36,12 @@ from .models import (
 
 
 @admin.register(LoyaltySettings)
-class LoyaltySettingsAdmin(admin.ModelAdmin):
+class LoyaltySettingsAdmin(SettingsAdmin):
     """One row: the list page opens it directly; saving is audited; the liability report hangs here."""
+
+    console_icon = "loyalty"
+    console_order = 30
+    percent_fields = ("max_deduction_bp",)
 
     fieldsets = [
         (
@@ -57,22 +63,29 @@ class LoyaltySettingsAdmin(admin.ModelAdmin):
         (_("红包"), {"fields": ["red_packet_valid_days"]}),
     ]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def settings_row(self) -> LoyaltySettings:
+        return loyalty_settings()
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change, **kwargs)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        row = loyalty_settings()
-        return HttpResponseRedirect(reverse("admin:loyalty_loyaltysettings_change", args=[row.pk]))
+        class ValidatedSettingsForm(form_class):  # type: ignore[misc, valid-type]
+            """The service's checks run in clean(): a refused rule shows on its field, nothing is saved."""
+
+            def clean(self) -> dict[str, Any]:
+                data = super().clean() or {}
+                if "sign_in_tiers" in self.changed_data and not self.errors:
+                    try:
+                        data["sign_in_tiers"] = services.validate_tiers(data["sign_in_tiers"])
+                    except DomainError as exc:
+                        self.add_error("sign_in_tiers", str(exc.message))
+                return data
+
+        return ValidatedSettingsForm
 
     def save_model(self, request: HttpRequest, obj: LoyaltySettings, form: Any, change: bool) -> None:
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            services.update_settings(request.user, changes)
-        except DomainError as exc:
-            raise ValidationError(str(exc.message)) from exc
+        services.update_settings(request.user, changes)
 
     def get_urls(self) -> list[Any]:
         extra = [
@@ -102,7 +115,12 @@ class LoyaltySettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberLevel)
-class MemberLevelAdmin(admin.ModelAdmin):
+class MemberLevelAdmin(ConsoleAdmin):
+    console_group = "members"
+    console_icon = "workspace_premium"
+    console_order = 30
+    percent_fields = ("discount_bp", "points_multiplier_bp")
+
     list_display = ("name", "threshold", "discount_bp", "free_shipping", "points_multiplier_bp")
     ordering = ("threshold",)
 
@@ -117,7 +135,11 @@ class MemberLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ConsoleAdmin):
+    console_group = "members"
+    console_icon = "badge"
+    console_order = 20
+
     list_display = ("user", "growth", "level", "points_debt", "created_at")
     list_filter = ("level",)
     search_fields = ("user__phone", "user__nickname")
@@ -131,7 +153,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 class PointsAdjustmentForm(forms.ModelForm):
-    phone = forms.CharField(label=_("会员手机号"), max_length=20)
+    phone = forms.CharField(label=_("会员手机号"), max_length=20, widget=UnfoldAdminTextInputWidget)
 
     class Meta:
         model = PointsAdjustment
@@ -151,8 +173,12 @@ class PointsAdjustmentForm(forms.ModelForm):
 
 
 @admin.register(PointsAdjustment)
-class PointsAdjustmentAdmin(admin.ModelAdmin):
+class PointsAdjustmentAdmin(ConsoleAdmin):
     """Adding one posts it to the ledger (a deduction cannot overdraw) and writes the audit log."""
+
+    console_group = "members"
+    console_icon = "exposure"
+    console_order = 40
 
     form = PointsAdjustmentForm
     list_display = ("created_at", "user", "amount", "reason", "actor", "transaction_id")
@@ -190,7 +216,12 @@ class PointsAdjustmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(MallItem)
-class MallItemAdmin(admin.ModelAdmin):
+class MallItemAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "redeem"
+    console_order = 60
+    money_fields = ("cash",)
+
     list_display = ("name", "points", "cash_yuan", "stock", "redeemed", "per_person_limit", "is_active", "sort")
     list_filter = ("is_active",)
     list_editable = ("is_active", "sort")
@@ -203,7 +234,12 @@ class MallItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(MallRedemption)
-class MallRedemptionAdmin(admin.ModelAdmin):
+class MallRedemptionAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "shopping_bag"
+    console_order = 61
+    money_fields = ("cash",)
+
     list_display = ("created_at", "user", "item", "quantity", "points", "cash", "status", "order")
     list_filter = ("status",)
     readonly_fields = ("created_at", "user", "item", "quantity", "points", "cash", "status", "order")
@@ -213,13 +249,17 @@ class MallRedemptionAdmin(admin.ModelAdmin):
 
 
 class FundForm(forms.Form):
-    amount = forms.IntegerField(label=_("注资金额（分）"), min_value=1, max_value=10**11)
+    amount = YuanFormField(label=_("注资金额"), min_fen=1, max_fen=10**11)
     note = forms.CharField(label=_("备注"), max_length=120, required=False)
     key = forms.CharField(widget=forms.HiddenInput)
 
 
 @admin.register(RedPacketBudget)
-class RedPacketBudgetAdmin(admin.ModelAdmin):
+class RedPacketBudgetAdmin(ConsoleAdmin):
+    console_group = "funds"
+    console_icon = "savings"
+    console_order = 40
+
     list_display = ("code", "name", "funded_yuan", "remaining_yuan", "is_active")
     readonly_fields = ("funded", "remaining")
 
@@ -257,13 +297,19 @@ class RedPacketBudgetAdmin(admin.ModelAdmin):
             "title": _("为「%(name)s」注资") % {"name": budget.name},
             "form": form,
             "budget": budget,
+            "remaining_yuan": format_yuan(budget.remaining),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/loyalty/fund_budget.html", context)
 
 
 @admin.register(RedPacket)
-class RedPacketAdmin(admin.ModelAdmin):
+class RedPacketAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "card_giftcard"
+    console_order = 70
+    money_fields = ("amount",)
+
     list_display = ("granted_at", "user", "budget", "amount", "reason", "status", "expires_at")
     list_filter = ("status", "budget")
     search_fields = ("user__phone", "key", "reason")

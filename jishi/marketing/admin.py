@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
+from jishi.core.console import ConsoleAdmin, ConsoleTabularInline
 
 from . import coupons
 from .models import (
@@ -34,7 +35,13 @@ class IssueForm(forms.Form):
 
 
 @admin.register(CouponTemplate)
-class CouponTemplateAdmin(admin.ModelAdmin):
+class CouponTemplateAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "confirmation_number"
+    console_order = 10
+    money_fields = ("amount", "max_discount", "min_spend")
+    percent_fields = ("percent_off_bp",)
+
     list_display = (
         "name",
         "kind",
@@ -90,7 +97,11 @@ class CouponTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "local_activity"
+    console_order = 11
+
     list_display = ("id", "template", "user", "status", "source", "valid_until", "order_id", "claimed_at")
     list_filter = ("status", "source")
     search_fields = ("user__phone", "template__name")
@@ -101,7 +112,9 @@ class CouponAdmin(admin.ModelAdmin):
         return False
 
 
-class FlashItemInline(admin.TabularInline):
+class FlashItemInline(ConsoleTabularInline):
+    money_fields = ("flash_price",)
+
     model = FlashItem
     extra = 0
     raw_id_fields = ("sku",)
@@ -119,7 +132,11 @@ class FlashItemInline(admin.TabularInline):
 
 
 @admin.register(FlashSession)
-class FlashSessionAdmin(admin.ModelAdmin):
+class FlashSessionAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "bolt"
+    console_order = 20
+
     list_display = ("name", "starts_at", "ends_at", "rolling", "is_active", "items_count", "sold", "first_sold_out")
     inlines = [FlashItemInline]
 
@@ -141,7 +158,12 @@ class FlashSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FlashItem)
-class FlashItemAdmin(admin.ModelAdmin):
+class FlashItemAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "flash_on"
+    console_order = 21
+    money_fields = ("flash_price",)
+
     list_display = ("id", "session", "sku", "flash_price", "total_stock", "stock_left", "sold", "sold_out_at")
     list_select_related = ("session", "sku")
     raw_id_fields = ("sku",)
@@ -153,7 +175,12 @@ class FlashItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(GroupBuyCampaign)
-class GroupBuyCampaignAdmin(admin.ModelAdmin):
+class GroupBuyCampaignAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "groups"
+    console_order = 30
+    money_fields = ("group_price",)
+
     list_display = ("name", "sku", "group_price", "group_size", "starts_at", "ends_at", "formed", "failed", "running")
     raw_id_fields = ("sku",)
 
@@ -181,7 +208,7 @@ class GroupBuyCampaignAdmin(admin.ModelAdmin):
         return obj.n_running
 
 
-class GroupMemberInline(admin.TabularInline):
+class GroupMemberInline(ConsoleTabularInline):
     model = GroupMember
     extra = 0
     raw_id_fields = ("user",)
@@ -190,7 +217,11 @@ class GroupMemberInline(admin.TabularInline):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "diversity_3"
+    console_order = 31
+
     list_display = ("id", "campaign", "leader", "status", "paid_count", "seats_taken", "size", "expires_at")
     list_filter = ("status",)
     list_select_related = ("campaign", "leader")
@@ -202,7 +233,12 @@ class GroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(BargainCampaign)
-class BargainCampaignAdmin(admin.ModelAdmin):
+class BargainCampaignAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "content_cut"
+    console_order = 40
+    money_fields = ("floor_price",)
+
     list_display = ("name", "sku", "floor_price", "helpers_needed", "ends_at", "started", "completed", "bought")
     raw_id_fields = ("sku",)
 
@@ -230,7 +266,9 @@ class BargainCampaignAdmin(admin.ModelAdmin):
         return obj.n_bought
 
 
-class BargainHelpInline(admin.TabularInline):
+class BargainHelpInline(ConsoleTabularInline):
+    money_fields = ("amount",)
+
     model = BargainHelp
     extra = 0
     readonly_fields = ("helper", "amount", "created_at")
@@ -238,7 +276,12 @@ class BargainHelpInline(admin.TabularInline):
 
 
 @admin.register(Bargain)
-class BargainAdmin(admin.ModelAdmin):
+class BargainAdmin(ConsoleAdmin):
+    console_group = "marketing"
+    console_icon = "handshake"
+    console_order = 41
+    money_fields = ("original_price", "current_price")
+
     list_display = ("id", "campaign", "user", "original_price", "current_price", "helper_count", "status", "expires_at")
     list_filter = ("status",)
     list_select_related = ("campaign", "user")

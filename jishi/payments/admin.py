@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -19,11 +22,13 @@ from jishi.core.admin_views import (
     yuan,
     yuan_column,
 )
+from jishi.core.console import ConsoleAdmin
+from jishi.core.dashboard import Card, Figure, Period, register_card
 from jishi.core.errors import DomainError, InvalidInput
-from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator
+from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator, payment_method_labels
 
 from . import services
-from .models import NoticeLog, Payment, Refund
+from .models import NoticeLog, Payment, PaymentMethod, Refund
 
 
 class OrderPaymentInline(OperatorOnly, ReadOnlyTabularInline):
@@ -44,6 +49,7 @@ class OrderPaymentInline(OperatorOnly, ReadOnlyTabularInline):
 
 
 add_order_inline(OrderPaymentInline)
+payment_method_labels.update(PaymentMethod.choices)
 
 
 class RefundInline(OperatorOnly, ReadOnlyTabularInline):
@@ -57,7 +63,11 @@ class RefundInline(OperatorOnly, ReadOnlyTabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(OperatorOnly, admin.ModelAdmin):
+class PaymentAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "funds"
+    console_icon = "credit_card"
+    console_order = 20
+
     list_display = (
         "payment_no",
         "order_link",
@@ -103,7 +113,11 @@ class PaymentAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(OperatorOnly, admin.ModelAdmin):
+class RefundAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "after_sales"
+    console_icon = "currency_exchange"
+    console_order = 20
+
     list_display = ("refund_no", "payment_no", "order_number", "amount_yuan", "reason", "created_at")
     search_fields = ("refund_no", "payment__payment_no", "payment__order__number")
     list_select_related = ("payment__order",)
@@ -125,7 +139,11 @@ class RefundAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(NoticeLog)
-class NoticeLogAdmin(OperatorOnly, admin.ModelAdmin):
+class NoticeLogAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "funds"
+    console_icon = "notifications"
+    console_order = 95
+
     list_display = ("created_at", "provider", "payment_no", "verified", "outcome")
     list_filter = ("provider", "verified", "outcome")
     search_fields = ("payment_no",)
@@ -164,7 +182,10 @@ def top_up_view(request: HttpRequest) -> HttpResponse:
                 % {"phone": data["phone"], "amount": yuan(data["amount"]), "balance": yuan(balance)},
             )
             return HttpResponseRedirect(reverse("admin:wallet_top_up"))
-    return render_form_page(request, title=_("余额充值"), forms=[FormBlock(form=form, submit=_("充值"))])
+    confirm = _("确认充值？金额将计入买家余额，并记入审计日志。")
+    return render_form_page(
+        request, title=_("余额充值"), forms=[FormBlock(form=form, submit=_("充值"), confirm=confirm)]
+    )
 
 
 def _attach_error(form: forms.Form, exc: DomainError) -> None:
@@ -173,4 +194,34 @@ def _attach_error(form: forms.Form, exc: DomainError) -> None:
     form.add_error(field, str(exc.message))
 
 
-register_page("wallet/top-up/", "wallet_top_up", _("余额充值"), top_up_view, allowed=is_operator)
+register_page(
+    "wallet/top-up/",
+    "wallet_top_up",
+    _("余额充值"),
+    top_up_view,
+    allowed=is_operator,
+    group="funds",
+    icon="add_card",
+    order=5,
+)
+
+
+# --- dashboard ------------------------------------------------------------------------
+
+
+def _refund_card(start_of: str) -> Callable[[Period], Figure]:
+    def compute(period: Period) -> Figure:
+        since = getattr(period, start_of)
+        agg = Refund.objects.filter(created_at__gte=since).aggregate(total=Sum("amount"), n=Count("id"))
+        link = f"{reverse('admin:payments_refund_changelist')}?created_at__gte={since:%Y-%m-%d}"
+        return Figure(value=yuan(agg["total"] or 0), note=_("%(n)d 笔") % {"n": agg["n"] or 0}, link=link)
+
+    return compute
+
+
+register_card(
+    Card("today.refunds", _("退款金额"), "today", _refund_card("today_start"), "currency_exchange", 50, is_operator)
+)
+register_card(
+    Card("week.refunds", _("退款金额"), "week", _refund_card("week_start"), "currency_exchange", 50, is_operator)
+)

@@ -167,7 +167,7 @@ def test_fund_budget_form(console: Client, operator) -> None:
     budget = red_packets.create_budget(operator, "fest", "节日红包")
     form = console.get(f"/console/loyalty/redpacketbudget/{budget.pk}/fund/")
     key = re.search(r'name="key" value="([0-9a-f]+)"', text(form)).group(1)
-    console.post(f"/console/loyalty/redpacketbudget/{budget.pk}/fund/", {"amount": 8800, "key": key})
-    console.post(f"/console/loyalty/redpacketbudget/{budget.pk}/fund/", {"amount": 8800, "key": key})  # resubmitted
+    console.post(f"/console/loyalty/redpacketbudget/{budget.pk}/fund/", {"amount": "88.00", "key": key})
+    console.post(f"/console/loyalty/redpacketbudget/{budget.pk}/fund/", {"amount": "88.00", "key": key})  # resubmitted
     budget.refresh_from_db()
     assert (budget.funded, budget.remaining) == (8800, 8800)
