@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import ledger
+from . import audit, ledger
 from .console import ConsoleReadOnlyInline, ReadOnlyConsoleAdmin
 from .models import Account, AuditLog, Entry, OutboxEvent, Transaction, Unit
 from .money import format_yuan
@@ -85,13 +85,21 @@ class OutboxEventAdmin(ReadOnlyAdmin):
     console_icon = "outbox"
     console_order = 200
 
-    list_display = ("id", "name", "created_at", "dispatched_at", "attempts", "dead")
-    list_filter = ("name", "dead", ("dispatched_at", admin.EmptyFieldListFilter))
+    list_display = ("id", "name", "key", "created_at", "dispatched_at", "attempts", "dead", "last_error_short")
+    list_filter = ("dead", ("dispatched_at", admin.EmptyFieldListFilter), "name")
+    search_fields = ("key", "name")
     actions = ["retry"]
+
+    @admin.display(description=_("最近错误"))
+    def last_error_short(self, event: OutboxEvent) -> str:
+        return event.last_error[:120]
 
     @admin.action(description=_("重新投递"))
     def retry(self, request: HttpRequest, queryset: Any) -> None:
-        queryset.update(dead=False, attempts=0)
+        # A dead event holds back every later event of its aggregate: retrying lets them go too.
+        ids = list(queryset.filter(dispatched_at__isnull=True).values_list("pk", flat=True))
+        OutboxEvent.objects.filter(pk__in=ids).update(dead=False, attempts=0)
+        audit.record(request.user, "event.retry", "events", ids=ids)
 
 
 # Human names for the audited actions apps record (the raw code stays beside it for searching).

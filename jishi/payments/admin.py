@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -28,7 +29,7 @@ from jishi.core.errors import DomainError, InvalidInput
 from jishi.orders.admin import OperatorOnly, add_order_inline, is_operator, payment_method_labels
 
 from . import services
-from .models import NoticeLog, Payment, PaymentMethod, Refund
+from .models import NoticeLog, Payment, PaymentMethod, Refund, RefundStatus
 
 
 class OrderPaymentInline(OperatorOnly, ReadOnlyTabularInline):
@@ -56,7 +57,7 @@ class RefundInline(OperatorOnly, ReadOnlyTabularInline):
     model = Refund
     verbose_name = _("退款")
     verbose_name_plural = _("退款")
-    fields = ("refund_no", "amount_yuan", "provider_refund_id", "reason", "created_at")
+    fields = ("refund_no", "amount_yuan", "status", "provider_refund_id", "reason", "created_at", "settled_at")
     readonly_fields = fields
 
     amount_yuan = yuan_column("amount", _("金额"))
@@ -118,12 +119,49 @@ class RefundAdmin(OperatorOnly, ConsoleAdmin):
     console_icon = "currency_exchange"
     console_order = 20
 
-    list_display = ("refund_no", "payment_no", "order_number", "amount_yuan", "reason", "created_at")
+    list_display = (
+        "refund_no",
+        "payment_no",
+        "order_number",
+        "amount_yuan",
+        "status",
+        "attempts",
+        "reason",
+        "created_at",
+    )
+    list_filter = ("status",)
     search_fields = ("refund_no", "payment__payment_no", "payment__order__number")
     list_select_related = ("payment__order",)
     date_hierarchy = "created_at"
-    fields = ("refund_no", "payment_no", "order_number", "amount_yuan", "provider_refund_id", "reason", "created_at")
-    readonly_fields = ("payment_no", "order_number", "amount_yuan")
+    fields = (
+        "refund_no",
+        "payment_no",
+        "order_number",
+        "amount_yuan",
+        "status",
+        "attempts",
+        "last_error",
+        "provider_refund_id",
+        "reason",
+        "created_at",
+        "settled_at",
+    )
+    readonly_fields = fields
+    actions = ["retry_failed"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # refunds move only through the refund services
+
+    @admin.action(description=_("重试失败的退款（同一退款单号）"))
+    def retry_failed(self, request: HttpRequest, queryset: Any) -> None:
+        retried = 0
+        for refund in queryset.filter(status=RefundStatus.FAILED):
+            try:
+                services.retry_refund(request.user, refund.pk)  # type: ignore[arg-type]
+                retried += 1
+            except Exception as exc:  # the provider refused again or is down: say so, keep going
+                self.message_user(request, f"{refund.refund_no}: {exc}", level=messages.ERROR)
+        self.message_user(request, _("已重试 %(n)s 笔退款") % {"n": retried})
 
     @admin.display(description=_("支付单号"), ordering="payment__payment_no")
     def payment_no(self, refund: Refund) -> str:
