@@ -93,26 +93,38 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite (WAL, IMMEDIATE write transactions) unless DATABASE_URL is set.
-DATABASE_URL = env("DATABASE_URL")
-if DATABASE_URL:
-    _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
-    _db.setdefault("OPTIONS", {})
-    # A health check costs a round trip per request; servers behind a pooler may turn it on.
-    _db["CONN_HEALTH_CHECKS"] = env_bool("JISHI_DB_HEALTH_CHECKS", False)
-else:
-    _db = {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env("JISHI_SQLITE_PATH") or str(DATA_DIR / "jishi.sqlite3"),
-        "OPTIONS": {
-            # Writers queue behind one another instead of failing with "database is locked".
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
-        },
-        # Tests use a real file so that concurrent threads share it as production does.
-        "TEST": {"NAME": str(DATA_DIR / "test-jishi.sqlite3")},
-    }
+# Database: SQLite (WAL, IMMEDIATE write transactions) unless DATABASE_URL names another.
+SQLITE_OPTIONS: dict[str, Any] = {
+    # Writers queue behind one another instead of failing with "database is locked".
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
+}
+
+
+def database_config(url: str, sqlite_path: str) -> dict[str, Any]:
+    """The default database for ``url`` (empty: SQLite at ``sqlite_path``).
+
+    Every SQLite database gets the same options, however it was named: without them a
+    read-then-write transaction fails at once with "database is locked" under concurrency.
+    """
+    if url:
+        db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        db.setdefault("OPTIONS", {})
+        # A health check costs a round trip per request; servers behind a pooler may turn it on.
+        db["CONN_HEALTH_CHECKS"] = env_bool("JISHI_DB_HEALTH_CHECKS", False)
+    else:
+        db = {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path, "OPTIONS": {}}
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {**db["OPTIONS"], **SQLITE_OPTIONS}
+        name = str(db["NAME"] or "")
+        if name and name != ":memory:":
+            # Tests use a real file so that concurrent threads share it as production does.
+            db["TEST"] = {"NAME": str(Path(name).with_name(f"test-{Path(name).name}"))}
+    return db
+
+
+_db = database_config(env("DATABASE_URL"), env("JISHI_SQLITE_PATH") or str(DATA_DIR / "jishi.sqlite3"))
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
