@@ -25,8 +25,13 @@ ERROR_CODES = frozenset({400, 401, 403, 404, 409, 422, 429})
 ERRORS: dict[Any, Any] = {ERROR_CODES: ErrorOut}
 
 
-def responses(ok: Any, status: int = 200) -> dict[Any, Any]:
-    """A Ninja ``response=`` mapping: the success schema plus every documented error."""
+def responses(ok: Any, status: int = 200, *, provider: bool = False) -> dict[Any, Any]:
+    """A Ninja ``response=`` mapping: the success schema plus every documented error.
+
+    ``provider``: the operation calls a payment provider, which may be unreachable (502).
+    """
+    if provider:
+        return {status: ok, **ERRORS, 502: ErrorOut}
     return {status: ok, **ERRORS}
 
 

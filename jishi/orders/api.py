@@ -452,7 +452,7 @@ def admin_after_sales(request: HttpRequest, filters: Query[AfterSalePageIn]) -> 
     return after_sale_page(AfterSale.objects.all(), filters)
 
 
-@admin_router.post("/after-sales/{case_id}/approve", response=responses(AfterSaleOut))
+@admin_router.post("/after-sales/{case_id}/approve", response=responses(AfterSaleOut, provider=True))
 def admin_approve(request: HttpRequest, case_id: ObjectId, payload: ApproveIn | None = None) -> Any:
     restock = payload.restock if payload else False
     return after_sale_body(services.approve_after_sale(current_user(request), case_id, restock))
