@@ -32,7 +32,29 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 (DATA_DIR / "static").mkdir(exist_ok=True)
 
 DEBUG = env_bool("JISHI_DEBUG", False)
-SECRET_KEY = env("SECRET_KEY") or "jishi-insecure-dev-key-set-SECRET_KEY-in-production"
+# A demo install (``jishi demo`` sets it): the sandbox payment provider is on by default and a
+# secret key is generated once into the data directory. Never set it on a real shop.
+JISHI_DEMO = env_bool("JISHI_DEMO", False)
+# Known to everyone: servers and workers refuse to start with it unless JISHI_DEBUG is on.
+DEV_SECRET_KEY = "jishi-insecure-dev-key-set-SECRET_KEY-in-production"
+
+
+def demo_secret_key(data_dir: Path) -> str:
+    """The demo's own secret key, made on first use and shared by its server and worker."""
+    path = data_dir / "demo-secret-key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    import secrets
+
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
+
+
+SECRET_KEY = env("SECRET_KEY") or (demo_secret_key(DATA_DIR) if JISHI_DEMO else DEV_SECRET_KEY)
 ALLOWED_HOSTS = [h for h in env("JISHI_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("JISHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -226,10 +248,10 @@ JISHI: dict[str, Any] = {
     "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
 }
 
-# Payment providers (jishi.payments.providers): the sandbox works with no configuration;
-# Alipay and WeChat Pay switch on when their ids are set.
+# Payment providers (jishi.payments.providers): the sandbox (anyone can "pay" with it) is off
+# unless asked for or in the demo; Alipay and WeChat Pay switch on when their ids are set.
 JISHI_PAYMENTS: dict[str, Any] = {
-    "SANDBOX": {"ENABLED": env_bool("JISHI_SANDBOX_PAYMENTS", True)},
+    "SANDBOX": {"ENABLED": env_bool("JISHI_SANDBOX_PAYMENTS", JISHI_DEMO)},
     "ALIPAY": {
         "APP_ID": env("JISHI_ALIPAY_APP_ID"),
         "APP_PRIVATE_KEY": env("JISHI_ALIPAY_APP_PRIVATE_KEY"),

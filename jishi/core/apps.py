@@ -11,3 +11,4 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("handlers")
+        from . import checks  # noqa: F401 - registers the production settings check

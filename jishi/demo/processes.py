@@ -67,7 +67,7 @@ def gunicorn_command(host: str, port: int, workers: int = 2, threads: int = 4) -
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "jishi.cli", "run_huey"]
+    return [sys.executable, "-m", "jishi.cli", "worker"]
 
 
 def child_environment() -> dict[str, str]:

@@ -45,8 +45,10 @@ class Command(BaseCommand):
         host: str = options["host"]
         port = choose_port(host, options["port"])
         base = f"http://{display_host(host)}:{port}"
-        # The children open their own connections; this process only supervises.
+        # The children open their own connections; this process only supervises. They run
+        # as a demo (sandbox payments, the demo's secret key) however this command was started.
         connections.close_all()
+        os.environ["JISHI_DEMO"] = "1"
         supervisor = Supervisor(
             {
                 "worker": worker_command(),
