@@ -15,6 +15,7 @@ from jishi.demo.processes import (
     choose_port,
     display_host,
     gunicorn_command,
+    signal_on_parent_death,
     worker_command,
 )
 from jishi.demo.seed import login_lines, seed_demo
@@ -42,6 +43,9 @@ class Command(BaseCommand):
             for line in login_lines():
                 self.say(line)
             return
+        if os.environ.get("MAKELEVEL"):
+            # Started by `make demo`: killing make (even with SIGKILL) stops the demo, and so its children.
+            signal_on_parent_death()
         host: str = options["host"]
         port = choose_port(host, options["port"])
         base = f"http://{display_host(host)}:{port}"
