@@ -42,6 +42,18 @@ test-postgres: $(STAMP) chromium
 		env -u REDIS_URL DATABASE_URL="$$JISHI_TEST_DATABASE_URL" JISHI_DATA_DIR=$(TEST_DATA)/postgres \
 			JISHI_SCHEMATHESIS_EXAMPLES=$${JISHI_SCHEMATHESIS_EXAMPLES:-12} $(BIN)/pytest -q; \
 	else echo "== JISHI_TEST_DATABASE_URL not set: PostgreSQL pass not run"; fi
+	@$(MAKE) --no-print-directory fuzz-served-postgres
+
+# schemathesis from the command line against `jishi demo` served on PostgreSQL, with a buyer's
+# and the operator's token: any 5xx fails the build. Bounded: the demo's start, then
+# JISHI_SERVED_FUZZ_SECONDS of fuzzing (both tokens at once), killed after 8 minutes at most.
+.PHONY: fuzz-served-postgres
+fuzz-served-postgres: $(STAMP)
+	@if [ -n "$$JISHI_TEST_DATABASE_URL" ]; then \
+		echo "== schemathesis CLI against a served demo on PostgreSQL"; \
+		timeout -k 10 480 $(BIN)/python -m jishi.testing.served_fuzz --database-url "$$JISHI_TEST_DATABASE_URL" \
+			--seconds $${JISHI_SERVED_FUZZ_SECONDS:-40}; \
+	else echo "== JISHI_TEST_DATABASE_URL not set: served fuzz not run"; fi
 
 test: lint typecheck test-sqlite test-postgres
 

@@ -12,6 +12,23 @@ from django.test import Client
 from jishi.accounts.services import issue_token
 from jishi.testing.factories import OperatorFactory, UserFactory
 
+# The suite runs as a demo install does: sandbox payments on, a secret key of its own (the
+# development key would make every server the tests start refuse to). Settings are loaded
+# before this file, so they are set there too; child processes inherit the environment.
+TEST_SECRET_KEY = "jishi-test-suite-secret-key-" + "x" * 24
+os.environ.update(JISHI_DEMO="1", JISHI_SANDBOX_PAYMENTS="1", SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY)
+
+
+def _run_as_a_demo() -> None:
+    from django.conf import settings
+
+    settings.JISHI_DEMO = True
+    settings.SECRET_KEY = os.environ["SECRET_KEY"]
+    settings.JISHI_PAYMENTS["SANDBOX"]["ENABLED"] = True
+
+
+_run_as_a_demo()
+
 
 @pytest.fixture(autouse=True)
 def _fast_hasher_and_immediate_tasks(settings: Any) -> None:

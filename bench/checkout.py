@@ -190,6 +190,8 @@ def server_env(database_url: str, data_dir: str, redis_url: str = "") -> dict[st
             "DATABASE_URL": database_url,
             "JISHI_DATA_DIR": data_dir,
             "JISHI_DEBUG": "0",
+            # A production server refuses the development key; the benchmark's own will do.
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or "jishi-bench-secret-key-" + "x" * 32,
             "JISHI_LOG_LEVEL": "WARNING",
             # Every purchase logs in again, far beyond the per-phone and per-IP limits meant for people.
             "JISHI_LOGIN_ATTEMPTS_PER_10_MIN": "100000000",

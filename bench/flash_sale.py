@@ -226,6 +226,8 @@ def main() -> int:
         "DATABASE_URL": args.database_url,
         "JISHI_DATA_DIR": data_dir,
         "JISHI_DEBUG": "0",
+        # A production server refuses the development key; the benchmark's own will do.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "jishi-bench-secret-key-" + "x" * 32,
         "JISHI_MKT_FLASH_REDIS_PREFIX": prefix,
         "JISHI_LOG_LEVEL": "ERROR",  # 4,900 refusals would otherwise log a warning each
     }

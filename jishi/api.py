@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import DataError
@@ -29,6 +30,9 @@ from jishi.orders.api import admin_router as orders_admin_router
 from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
 from jishi.payments.api import router as payments_router
+from jishi.payments.providers.base import ProviderError
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="Jishi API",
@@ -66,6 +70,16 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     # The database refused a value (out of its range, say a time zone offset beyond ±15:59):
     # the statement and its transaction rolled back, and the caller sent something unusable.
     return api.create_response(request, error_body("invalid", _("输入的数据超出允许的范围")), status=422)
+
+
+@api.exception_handler(ProviderError)
+def on_provider_error(request: HttpRequest, exc: ProviderError) -> HttpResponse:
+    # A provider refused or did not answer: what it did is unknown, so the caller checks the
+    # payment or refund again later (both are idempotent on their numbers at the provider).
+    logger.warning("payment provider error on %s %s: %s", request.method, request.path, exc)
+    return api.create_response(
+        request, error_body("provider_unavailable", _("支付服务暂时无法连接，请稍后再试")), status=502
+    )
 
 
 @api.exception_handler(AuthenticationError)

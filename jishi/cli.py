@@ -7,7 +7,6 @@ import sys
 
 ALIASES = {
     "check-ledger": "check_ledger",
-    "worker": "run_huey",
 }
 
 
@@ -16,6 +15,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv if argv is None else argv)
     if len(args) > 1 and not args[1].startswith("-"):
         args[1] = ALIASES.get(args[1], args[1].replace("-", "_"))
+        if args[1] == "demo":
+            # Before settings load: the demo's sandbox payments and its own secret key.
+            os.environ.setdefault("JISHI_DEMO", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(args)

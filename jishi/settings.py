@@ -32,7 +32,29 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 (DATA_DIR / "static").mkdir(exist_ok=True)
 
 DEBUG = env_bool("JISHI_DEBUG", False)
-SECRET_KEY = env("SECRET_KEY") or "jishi-insecure-dev-key-set-SECRET_KEY-in-production"
+# A demo install (``jishi demo`` sets it): the sandbox payment provider is on by default and a
+# secret key is generated once into the data directory. Never set it on a real shop.
+JISHI_DEMO = env_bool("JISHI_DEMO", False)
+# Known to everyone: servers and workers refuse to start with it unless JISHI_DEBUG is on.
+DEV_SECRET_KEY = "jishi-insecure-dev-key-set-SECRET_KEY-in-production"
+
+
+def demo_secret_key(data_dir: Path) -> str:
+    """The demo's own secret key, made on first use and shared by its server and worker."""
+    path = data_dir / "demo-secret-key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    import secrets
+
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
+
+
+SECRET_KEY = env("SECRET_KEY") or (demo_secret_key(DATA_DIR) if JISHI_DEMO else DEV_SECRET_KEY)
 ALLOWED_HOSTS = [h for h in env("JISHI_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("JISHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -96,26 +118,38 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite (WAL, IMMEDIATE write transactions) unless DATABASE_URL is set.
-DATABASE_URL = env("DATABASE_URL")
-if DATABASE_URL:
-    _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
-    _db.setdefault("OPTIONS", {})
-    # A health check costs a round trip per request; servers behind a pooler may turn it on.
-    _db["CONN_HEALTH_CHECKS"] = env_bool("JISHI_DB_HEALTH_CHECKS", False)
-else:
-    _db = {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env("JISHI_SQLITE_PATH") or str(DATA_DIR / "jishi.sqlite3"),
-        "OPTIONS": {
-            # Writers queue behind one another instead of failing with "database is locked".
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
-        },
-        # Tests use a real file so that concurrent threads share it as production does.
-        "TEST": {"NAME": str(DATA_DIR / "test-jishi.sqlite3")},
-    }
+# Database: SQLite (WAL, IMMEDIATE write transactions) unless DATABASE_URL names another.
+SQLITE_OPTIONS: dict[str, Any] = {
+    # Writers queue behind one another instead of failing with "database is locked".
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
+}
+
+
+def database_config(url: str, sqlite_path: str) -> dict[str, Any]:
+    """The default database for ``url`` (empty: SQLite at ``sqlite_path``).
+
+    Every SQLite database gets the same options, however it was named: without them a
+    read-then-write transaction fails at once with "database is locked" under concurrency.
+    """
+    if url:
+        db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        db.setdefault("OPTIONS", {})
+        # A health check costs a round trip per request; servers behind a pooler may turn it on.
+        db["CONN_HEALTH_CHECKS"] = env_bool("JISHI_DB_HEALTH_CHECKS", False)
+    else:
+        db = {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path, "OPTIONS": {}}
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {**db["OPTIONS"], **SQLITE_OPTIONS}
+        name = str(db["NAME"] or "")
+        if name and name != ":memory:":
+            # Tests use a real file so that concurrent threads share it as production does.
+            db["TEST"] = {"NAME": str(Path(name).with_name(f"test-{Path(name).name}"))}
+    return db
+
+
+_db = database_config(env("DATABASE_URL"), env("JISHI_SQLITE_PATH") or str(DATA_DIR / "jishi.sqlite3"))
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -256,10 +290,10 @@ JISHI: dict[str, Any] = {
     "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
 }
 
-# Payment providers (jishi.payments.providers): the sandbox works with no configuration;
-# Alipay and WeChat Pay switch on when their ids are set.
+# Payment providers (jishi.payments.providers): the sandbox (anyone can "pay" with it) is off
+# unless asked for or in the demo; Alipay and WeChat Pay switch on when their ids are set.
 JISHI_PAYMENTS: dict[str, Any] = {
-    "SANDBOX": {"ENABLED": env_bool("JISHI_SANDBOX_PAYMENTS", True)},
+    "SANDBOX": {"ENABLED": env_bool("JISHI_SANDBOX_PAYMENTS", JISHI_DEMO)},
     "ALIPAY": {
         "APP_ID": env("JISHI_ALIPAY_APP_ID"),
         "APP_PRIVATE_KEY": env("JISHI_ALIPAY_APP_PRIVATE_KEY"),

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn: refuses to serve with unsafe production settings."""
 
 import os
 
@@ -6,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jishi.settings")
 application = get_wsgi_application()
+
+from jishi.core.checks import refuse_unsafe_production  # noqa: E402 - needs the apps loaded
+
+refuse_unsafe_production()

@@ -55,3 +55,41 @@ def test_a_time_zone_offset_the_database_cannot_hold_is_never_a_500(operator_api
     else:  # SQLite stores the instant in UTC
         assert response.status_code == 201
         assert FlashSession.objects.get().starts_at.isoformat() == "2027-06-01T10:27:09+00:00"
+
+
+BEYOND_64_BITS = 2**64
+
+
+def test_an_order_with_a_coupon_id_beyond_64_bits_is_a_422_and_writes_nothing() -> None:
+    from jishi.orders.models import Order
+    from jishi.testing.factories import SkuFactory
+
+    s = shopper()
+    body = {
+        "lines": [{"sku_id": SkuFactory(stock=5).pk, "quantity": 1}],
+        "address_id": s.address.pk,
+        "coupon_ids": [BEYOND_64_BITS],
+    }
+
+    response = Api(s.token).post("orders", body)
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["coupon_ids.0"]
+    assert Order.objects.count() == 0
+
+
+def test_opening_a_group_buy_with_a_coupon_id_beyond_64_bits_is_a_422() -> None:
+    s = shopper()
+
+    response = Api(s.token).post("group-buys/1/groups", {"address_id": s.address.pk, "coupon_ids": [BEYOND_64_BITS]})
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["coupon_ids.0"]
+
+
+@pytest.mark.parametrize("query", ["offset=9999999999999999999", "limit=9999999999999999999", "offset=-1"])
+def test_a_page_beyond_the_bounds_is_a_422_naming_the_parameter(operator_api: Api, query: str) -> None:
+    response = operator_api.get(f"admin/posts?{query}")
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == [query.split("=")[0]]

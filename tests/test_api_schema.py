@@ -86,3 +86,84 @@ def test_schema_names_are_unique_across_apps() -> None:
                     clashes.append(f"{name}: {seen[name]} and {module.__name__}")
                 seen[name] = module.__name__
     assert clashes == []
+
+
+def _unbounded_integers(node: Any, where: str, components: dict[str, Any], seen: set[str]) -> list[str]:
+    """Every integer in ``node`` (following $refs) without both bounds inside 64 bits."""
+    found: list[str] = []
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            found += _unbounded_integers(item, f"{where}[{i}]", components, seen)
+        return found
+    if not isinstance(node, dict):
+        return found
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            found += _unbounded_integers(components[name], name, components, seen)
+        return found
+    if node.get("type") == "integer":
+        low, high = node.get("minimum"), node.get("maximum")
+        if low is None or high is None or low < -(2**63) or high > 2**63 - 1:
+            found.append(where)
+    for key, value in node.items():
+        if key not in ("example", "examples", "default"):
+            found += _unbounded_integers(value, f"{where}.{key}", components, seen)
+    return found
+
+
+def test_every_integer_the_api_accepts_is_bounded_in_its_schema() -> None:
+    """Ids, offsets, limits, amounts and list entries: the schema says what validation enforces."""
+    from jishi.api import api
+
+    document = api.get_openapi_schema()
+    components = document["components"]["schemas"]
+    unbounded: list[str] = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                unbounded += _unbounded_integers(parameter["schema"], f"{where} {parameter['name']}", components, set())
+            body = operation.get("requestBody", {})
+            unbounded += _unbounded_integers(body, f"{where} body", components, set())
+
+    assert unbounded == []
+
+
+def _property(document: dict[str, Any], component: str, name: str) -> dict[str, Any]:
+    prop = document["components"]["schemas"][component]["properties"][name]
+    return next((s for s in prop.get("anyOf", []) if s.get("type") != "null"), prop)
+
+
+@pytest.mark.parametrize(
+    ("component", "name", "key", "value"),
+    [
+        ("SmsCodeIn", "phone", "pattern", r"^\s*(\+ *8 *6)? *1 *[3-9]( *[0-9]){9}\s*$"),
+        ("SmsLoginIn", "phone", "pattern", r"^\s*(\+ *8 *6)? *1 *[3-9]( *[0-9]){9}\s*$"),
+        ("RegisterIn", "phone", "pattern", r"^\s*(\+ *8 *6)? *1 *[3-9]( *[0-9]){9}\s*$"),
+        ("LoginIn", "phone", "pattern", r"^\s*(\+ *8 *6)? *1 *[3-9]( *[0-9]){9}\s*$"),
+        ("LoginIn", "username", "minLength", 1),
+        ("CheckoutIn", "lines", "minItems", 1),
+        ("OrderIn", "lines", "minItems", 1),
+        ("RejectIn", "reason", "pattern", r"\S"),
+        ("AdjustIn", "amount", "not", {"const": 0}),
+    ],
+)
+def test_schema_says_what_validation_enforces(component: str, name: str, key: str, value: Any) -> None:
+    """Fields schemathesis found looser in the schema than in validation (valid data refused)."""
+    from jishi.api import api
+
+    assert _property(api.get_openapi_schema(), component, name)[key] == value
+
+
+def test_login_needs_a_phone_or_a_user_name_in_the_schema() -> None:
+    from jishi.api import api
+
+    login = api.get_openapi_schema()["components"]["schemas"]["LoginIn"]
+
+    assert login["anyOf"] == [
+        {"required": ["phone"], "properties": {"phone": {"type": "string"}}},
+        {"required": ["username"], "properties": {"username": {"type": "string"}}},
+    ]

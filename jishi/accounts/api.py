@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
 
 from jishi.core.api import ObjectId, OkOut, responses
 
@@ -22,9 +23,21 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+# What normalise_phone accepts: a mainland mobile number, spaces anywhere, an optional +86.
+PHONE_PATTERN = r"^\s*(\+ *8 *6)? *1 *[3-9]( *[0-9]){9}\s*$"
+
+
 class LoginIn(Schema):
-    phone: str | None = Field(None, max_length=20)
-    username: str | None = Field(None, max_length=150)
+    """A phone number or a user name, and the password."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [{"required": [name], "properties": {name: {"type": "string"}}} for name in ("phone", "username")]
+        },
+    )
+
+    phone: str | None = Field(None, max_length=20, pattern=PHONE_PATTERN)
+    username: str | None = Field(None, min_length=1, max_length=150)
     password: str = Field(..., min_length=1, max_length=128)
 
 
@@ -34,16 +47,16 @@ class TokenOut(Schema):
 
 
 class SmsCodeIn(Schema):
-    phone: str = Field(..., max_length=20)
+    phone: str = Field(..., max_length=20, pattern=PHONE_PATTERN)
 
 
 class SmsLoginIn(Schema):
-    phone: str = Field(..., max_length=20)
+    phone: str = Field(..., max_length=20, pattern=PHONE_PATTERN)
     code: str = Field(..., min_length=4, max_length=8)
 
 
 class RegisterIn(Schema):
-    phone: str = Field(..., max_length=20)
+    phone: str = Field(..., max_length=20, pattern=PHONE_PATTERN)
     password: str = Field(..., min_length=8, max_length=128)
     nickname: str = Field("", max_length=64)
 

@@ -10,7 +10,7 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from jishi.accounts.auth import operator_auth
-from jishi.core.api import ObjectId, OkOut, page_bounds, responses
+from jishi.core.api import ObjectId, OkOut, SortOrder, page_bounds, responses
 
 from . import search, services
 from .availability import sellable
@@ -291,7 +291,7 @@ class ImageOut(Schema):
 
 
 @admin_router.post("/products/{product_id}/images", response=responses(ImageOut, 201))
-def admin_add_image(request: HttpRequest, product_id: ObjectId, image: File[UploadedFile], sort: int = 0) -> Any:
+def admin_add_image(request: HttpRequest, product_id: ObjectId, image: File[UploadedFile], sort: SortOrder = 0) -> Any:
     created = services.add_image(product_id, image.read(), sort)
     return Status(201, {"id": created.pk, "url": created.image.url})
 

@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
 from jishi.accounts.models import User
 from jishi.accounts.services import user_for_token
-from jishi.core.api import ObjectId, OkOut, page_bounds, responses
+from jishi.core.api import Id, ObjectId, OkOut, PageLimit, PageOffset, page_bounds, responses
 from jishi.core.errors import InvalidInput
 
 from . import conf, services
@@ -147,8 +147,8 @@ class FeedIn(Schema):
     author: int | None = Field(None, ge=1, le=2**63 - 1)
     tag: str = Field("", max_length=20)
     form: Literal["", "list", "review", "share", "kol"] = ""
-    limit: int | None = None
-    offset: int | None = None
+    limit: PageLimit | None = None
+    offset: PageOffset | None = None
 
 
 @router.get("/posts", response=responses(PostPage), auth=None)
@@ -210,8 +210,8 @@ class CommentPage(Schema):
 
 
 class ContentPageIn(Schema):
-    limit: int | None = None
-    offset: int | None = None
+    limit: PageLimit | None = None
+    offset: PageOffset | None = None
 
 
 @router.get("/posts/{post_id}/comments", response=responses(CommentPage), auth=None)
@@ -275,8 +275,8 @@ class PostIn(Schema):
     form: Literal["list", "review", "share", "kol"]
     title: str = Field(..., min_length=1, max_length=conf.MAX_TITLE)
     body: str = Field(..., min_length=1, max_length=conf.MAX_BODY)
-    product_ids: list[int] = Field(default_factory=list, max_length=conf.MAX_PRODUCTS)
-    image_ids: list[int] = Field(default_factory=list, max_length=conf.MAX_IMAGES)
+    product_ids: list[Id] = Field(default_factory=list, max_length=conf.MAX_PRODUCTS)
+    image_ids: list[Id] = Field(default_factory=list, max_length=conf.MAX_IMAGES)
     scores: list[ScoreIO] = Field(default_factory=list, max_length=8)
     tags: list[str] = Field(default_factory=list, max_length=5)
 
@@ -285,8 +285,8 @@ class PostIn(Schema):
             form=self.form,
             title=self.title,
             body=self.body,
-            product_ids=[i for i in self.product_ids if 0 < i < 2**63],
-            image_ids=[i for i in self.image_ids if 0 < i < 2**63],
+            product_ids=list(self.product_ids),
+            image_ids=list(self.image_ids),
             scores=[s.dict() for s in self.scores],
             tags=[t[:20] for t in self.tags],
         )
@@ -425,8 +425,8 @@ def unfollow(request: HttpRequest, user_id: ObjectId) -> Any:
 
 class AdminFeedIn(Schema):
     status: Literal["pending", "approved", "rejected", "taken_down"] = "pending"
-    limit: int | None = None
-    offset: int | None = None
+    limit: PageLimit | None = None
+    offset: PageOffset | None = None
 
 
 @admin_router.get("/posts", response=responses(PostPage))

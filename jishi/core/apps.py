@@ -12,3 +12,4 @@ class CoreConfig(AppConfig):
 
         autodiscover_modules("handlers")
         autodiscover_modules("ledger_checks")  # each app's part of check-ledger
+        from . import checks  # noqa: F401 - registers the production settings check

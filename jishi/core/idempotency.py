@@ -6,7 +6,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -44,6 +46,35 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
+# Statements that change nothing: anything else may be an effect of the request.
+READ_ONLY_STATEMENTS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "SET", "SHOW", "PRAGMA", "COMMIT")
+
+
+class CommitWatch:
+    """Notes whether a request's writes reached the database for good.
+
+    A write in autocommit is committed at once; a write inside a transaction counts once
+    the outermost transaction commits (``on_commit`` forgets callbacks of a rollback,
+    savepoints included). A request that failed with nothing committed may run again; one
+    that committed something may not, since running it again would repeat its effects.
+    """
+
+    def __init__(self) -> None:
+        self.committed = False
+
+    def _mark(self) -> None:
+        self.committed = True
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if not self.committed and not sql.lstrip().upper().startswith(READ_ONLY_STATEMENTS):
+            if connection.in_atomic_block:
+                connection.on_commit(self._mark)
+            else:
+                self._mark()
+        return result
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -65,21 +96,38 @@ class IdempotencyMiddleware:
             conflict=["scope", "key"],
         )
         if record_id is not None:
-            try:
-                response = self.get_response(request)
-            except BaseException:
-                IdempotencyRecord.objects.filter(pk=record_id).delete()
-                raise
-            if response.status_code >= 500 or getattr(response, "streaming", False):
-                IdempotencyRecord.objects.filter(pk=record_id).delete()
-            else:
-                IdempotencyRecord.objects.filter(pk=record_id).update(
-                    status_code=response.status_code,
-                    content_type=response.get("Content-Type", ""),
-                    body=response.content,
-                )
-            return response
+            return self._first(request, record_id)
         return self._existing(scope, key, request_hash)
+
+    def _first(self, request: HttpRequest, record_id: int) -> HttpResponse:
+        watch = CommitWatch()
+        try:
+            with connection.execute_wrapper(watch):
+                response = self.get_response(request)
+        except BaseException:
+            self._failed(record_id, watch)
+            raise
+        if response.status_code >= 500 or getattr(response, "streaming", False):
+            self._failed(record_id, watch)
+        else:
+            IdempotencyRecord.objects.filter(pk=record_id).update(
+                status_code=response.status_code,
+                content_type=response.get("Content-Type", ""),
+                body=response.content,
+            )
+        return response
+
+    def _failed(self, record_id: int, watch: CommitWatch) -> None:
+        """No answer to replay: forget the key if nothing was committed, else say so to retries."""
+        if not watch.committed:
+            IdempotencyRecord.objects.filter(pk=record_id).delete()
+            return
+        body = error_body(
+            "idempotency_unknown", _("上一次请求可能已经生效，请先查询结果，再决定是否用新的 Idempotency-Key 重试")
+        )
+        IdempotencyRecord.objects.filter(pk=record_id).update(
+            status_code=409, content_type="application/json", body=json.dumps(body, ensure_ascii=False).encode()
+        )
 
     def _existing(self, scope: str, key: str, request_hash: str) -> HttpResponse:
         deadline = time.monotonic() + setting("IDEMPOTENCY_WAIT_SECONDS")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import os
 import signal
 import socket
@@ -20,6 +22,27 @@ DEFAULT_PORT = 8000
 PORT_ATTEMPTS = 50
 READY_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 8.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Loaded before any fork: the child between fork and exec should only make the one call.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def signal_on_parent_death(signum: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies, even by SIGKILL.
+
+    Elsewhere (no prctl) the signal handlers and atexit of the parent are all there is.
+    """
+    if _LIBC is not None and _LIBC.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
+def _child_preexec(parent_pid: int) -> Callable[[], None]:
+    def preexec() -> None:
+        signal_on_parent_death()
+        if os.getppid() != parent_pid:  # the parent died before the request took effect
+            os._exit(1)
+
+    return preexec
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -67,7 +90,7 @@ def gunicorn_command(host: str, port: int, workers: int = 2, threads: int = 4) -
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "jishi.cli", "run_huey"]
+    return [sys.executable, "-m", "jishi.cli", "worker"]
 
 
 def child_environment() -> dict[str, str]:
@@ -86,7 +109,9 @@ class Supervisor:
     """Runs named children until a signal arrives or one of them exits, then stops them all.
 
     Children get their own process group, so a terminal's Ctrl-C reaches only this
-    process, which forwards SIGTERM once to each child and kills any that linger.
+    process, which forwards SIGTERM once to each child and kills any that linger. However
+    this process ends they follow it: SIGTERM, SIGINT and SIGHUP stop them, so does a normal
+    exit (atexit), and the kernel sends them SIGTERM if this process is killed outright.
     """
 
     def __init__(self, commands: dict[str, list[str]], out: Any = None) -> None:
@@ -112,8 +137,12 @@ class Supervisor:
 
     def start(self) -> None:
         env = child_environment()
+        atexit.register(self.stop)
+        preexec = _child_preexec(os.getpid())
         for name, command in self.commands.items():
-            self.children[name] = subprocess.Popen(command, env=env, process_group=0)  # noqa: S603
+            self.children[name] = subprocess.Popen(  # noqa: S603
+                command, env=env, process_group=0, preexec_fn=preexec
+            )
 
     def _check_children(self) -> None:
         for name, child in self.children.items():
@@ -138,6 +167,7 @@ class Supervisor:
         return False
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """SIGTERM to every running child, SIGKILL to any still running after ``timeout``."""
         for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -151,7 +181,8 @@ class Supervisor:
 
     def run(self, ready_url: str, on_ready: Callable[[], None]) -> str | None:
         """Start, announce once ``ready_url`` answers, supervise; the failure reason or None."""
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in handled}
         try:
             self.start()
             if self.wait_ready(ready_url):

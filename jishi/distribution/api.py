@@ -12,7 +12,7 @@ from jishi.accounts.auth import buyer_auth, current_user, operator_auth
 from jishi.catalog.services import get_product
 from jishi.commission import services as commission
 from jishi.commission.models import Commission, CommissionSource, Withdrawal, WithdrawalChannel
-from jishi.core.api import ObjectId, page_bounds, responses
+from jishi.core.api import BasisPoints, ObjectId, page_bounds, responses
 from jishi.core.errors import NotFound
 
 from . import poster, services
@@ -194,7 +194,7 @@ def share_poster(request: HttpRequest, filters: Query[PosterFilter]) -> HttpResp
 class SettingsIO(Schema):
     enabled: bool = True
     levels: int = Field(2, ge=1, le=3)
-    rates_bp: list[int] = Field([1000, 500, 200], min_length=1, max_length=3)
+    rates_bp: list[BasisPoints] = Field([1000, 500, 200], min_length=1, max_length=3)
     freeze_days: int = Field(7, ge=0, le=365)
     binding: BindingMode = BindingMode.PERMANENT
     binding_days: int = Field(30, ge=1, le=3650)
@@ -208,7 +208,7 @@ class SettingsIO(Schema):
 class SettingsPatch(Schema):
     enabled: bool | None = None
     levels: int | None = Field(None, ge=1, le=10)
-    rates_bp: list[int] | None = Field(None, min_length=1, max_length=10)
+    rates_bp: list[BasisPoints] | None = Field(None, min_length=1, max_length=10)
     freeze_days: int | None = Field(None, ge=0, le=365)
     binding: BindingMode | None = None
     binding_days: int | None = Field(None, ge=1, le=3650)

@@ -351,7 +351,7 @@ def admin_update_level(request: HttpRequest, level_id: ObjectId, payload: LevelI
 
 class AdjustIn(Schema):
     user_id: int = Field(..., ge=1, le=2**62)
-    amount: int = Field(..., ge=-10_000_000, le=10_000_000)
+    amount: int = Field(..., ge=-10_000_000, le=10_000_000, json_schema_extra={"not": {"const": 0}})
     reason: str = Field(..., min_length=1, max_length=120)
 
 

@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from jishi.accounts.auth import TokenAuth, buyer_auth, current_user, operator_auth
 from jishi.accounts.models import User
-from jishi.core.api import ObjectId, responses
+from jishi.core.api import Id, ObjectId, responses
 from jishi.core.errors import NotFound
 from jishi.orders.api import OrderSummary, summary
 
@@ -217,7 +217,7 @@ def current_flash_sales(request: HttpRequest) -> Any:
 class CampaignOrderIn(Schema):
     quantity: int = Field(1, ge=1, le=99)
     address_id: int | None = OPT_ID
-    coupon_ids: list[int] | None = Field(None, max_length=10)
+    coupon_ids: list[Id] | None = Field(None, max_length=10)
 
 
 class FlashBuyerAuth(TokenAuth):
@@ -498,7 +498,7 @@ def help_bargain(request: HttpRequest, bargain_id: ObjectId) -> Any:
 
 class BargainOrderIn(Schema):
     address_id: int | None = OPT_ID
-    coupon_ids: list[int] | None = Field(None, max_length=10)
+    coupon_ids: list[Id] | None = Field(None, max_length=10)
 
 
 @router.post("/bargains/{bargain_id}/orders", response=responses(OrderSummary, 201))
@@ -518,8 +518,8 @@ class TemplateIn(Schema):
     max_discount: int = Field(0, ge=0, le=10**9)
     min_spend: int = Field(0, ge=0, le=10**10)
     scope: CouponScope = CouponScope.ALL
-    category_ids: list[int] = Field(default_factory=list, max_length=200)
-    product_ids: list[int] = Field(default_factory=list, max_length=500)
+    category_ids: list[Id] = Field(default_factory=list, max_length=200)
+    product_ids: list[Id] = Field(default_factory=list, max_length=500)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     valid_days: int = Field(0, ge=0, le=3650)
@@ -572,7 +572,7 @@ def admin_update_template(request: HttpRequest, template_id: ObjectId, payload: 
 
 
 class IssueIn(Schema):
-    user_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    user_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     phones: list[str] = Field(default_factory=list, max_length=10_000)
 
 

@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
 from jishi.catalog.availability import sellable
-from jishi.core.api import ObjectId, page_bounds, responses
+from jishi.core.api import Id, ObjectId, page_bounds, responses
 from jishi.core.errors import NotFound
 
 from . import services
@@ -112,9 +112,9 @@ class LineIn(Schema):
 
 
 class CheckoutIn(Schema):
-    lines: list[LineIn] | None = Field(None, max_length=100, description="省略时结算购物车中选中的商品")
+    lines: list[LineIn] | None = Field(None, min_length=1, max_length=100, description="省略时结算购物车中选中的商品")
     address_id: int | None = Field(None, ge=1, le=2**62)
-    coupon_ids: list[int] | None = Field(
+    coupon_ids: list[Id] | None = Field(
         None, max_length=10, description="要使用的优惠券；省略时自动选择最优组合，传 [] 表示不用券"
     )
     use_points: int = Field(0, ge=0, le=10**9, description="抵扣使用的积分数")
@@ -422,7 +422,7 @@ class ApproveIn(Schema):
 
 
 class RejectIn(Schema):
-    reason: str = Field(..., min_length=1, max_length=200)
+    reason: str = Field(..., min_length=1, max_length=200, pattern=r"\S")  # not only spaces
 
 
 @admin_router.get("/orders", response=responses(OrderPage))
@@ -452,7 +452,7 @@ def admin_after_sales(request: HttpRequest, filters: Query[AfterSalePageIn]) -> 
     return after_sale_page(AfterSale.objects.all(), filters)
 
 
-@admin_router.post("/after-sales/{case_id}/approve", response=responses(AfterSaleOut))
+@admin_router.post("/after-sales/{case_id}/approve", response=responses(AfterSaleOut, provider=True))
 def admin_approve(request: HttpRequest, case_id: ObjectId, payload: ApproveIn | None = None) -> Any:
     restock = payload.restock if payload else False
     return after_sale_body(services.approve_after_sale(current_user(request), case_id, restock))

@@ -31,7 +31,7 @@ class PayOut(Schema):
     params: dict[str, Any]
 
 
-@router.post("/orders/{order_id}/pay", response=responses(PayOut))
+@router.post("/orders/{order_id}/pay", response=responses(PayOut, provider=True))
 def pay_order(request: HttpRequest, order_id: ObjectId, payload: PayIn) -> Any:
     return services.start_payment(current_user(request), order_id, payload.method)
 

@@ -4,7 +4,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from jishi.accounts.models import Address
 from jishi.testing.shop import ADDRESS_BODY
@@ -65,3 +65,82 @@ def test_concurrent_duplicates_make_one_effect(buyer_api: Any) -> None:
         t.join()
     assert Address.objects.count() == 1
     assert statuses.count(201) == 6
+
+
+def _server_error_client(token: str) -> Any:
+    """As a real client sees it: a view's exception is a 500 answer, not a raised error."""
+    from django.test import Client
+
+    from conftest import Api
+
+    client = Api(token)
+    client.client = Client(raise_request_exception=False)
+    return client
+
+
+def _save_then_fail(real: Any) -> Any:
+    def save(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise RuntimeError("the process failed after the address was committed")
+
+    return save
+
+
+def _fail_inside_the_transaction(real: Any) -> Any:
+    def save(*args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            real(*args, **kwargs)
+            raise RuntimeError("the transaction rolled back: nothing was kept")
+
+    return save
+
+
+def _fail_first(real: Any) -> Any:
+    def save(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("failed before writing anything")
+
+    return save
+
+
+# A 5xx after a commit cannot be told apart from a success the client never heard of: the
+# key must not run the request again. These need real commits, so a transactional database.
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_a_5xx_that_followed_a_commit_is_refused_and_writes_nothing(
+    buyer_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jishi.accounts import services
+
+    client = _server_error_client(buyer_api.token)
+    real = services.save_address
+    monkeypatch.setattr(services, "save_address", _save_then_fail(real))
+    first = client.post("addresses", ADDRESS_BODY, headers={"Idempotency-Key": "after-commit"})
+    monkeypatch.setattr(services, "save_address", real)
+
+    retry = client.post("addresses", ADDRESS_BODY, headers={"Idempotency-Key": "after-commit"})
+
+    assert first.status_code == 500
+    assert retry.status_code == 409
+    assert retry.json()["error"]["code"] == "idempotency_unknown"
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Address.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failure", [_fail_first, _fail_inside_the_transaction])
+def test_a_retry_after_a_5xx_that_committed_nothing_runs_once(
+    buyer_api: Any, monkeypatch: pytest.MonkeyPatch, failure: Any
+) -> None:
+    from jishi.accounts import services
+
+    client = _server_error_client(buyer_api.token)
+    real = services.save_address
+    monkeypatch.setattr(services, "save_address", failure(real))
+    first = client.post("addresses", ADDRESS_BODY, headers={"Idempotency-Key": "nothing-kept"})
+    monkeypatch.setattr(services, "save_address", real)
+
+    retry = client.post("addresses", ADDRESS_BODY, headers={"Idempotency-Key": "nothing-kept"})
+
+    assert first.status_code == 500
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry
+    assert Address.objects.count() == 1

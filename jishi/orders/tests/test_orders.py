@@ -155,7 +155,8 @@ def test_out_of_stock_is_409_and_writes_nothing() -> None:
 @pytest.mark.parametrize(
     "body,code,status",
     [
-        ({"lines": []}, "empty_order", 422),
+        ({}, "empty_order", 422),  # no lines and an empty cart
+        ({"lines": []}, "invalid", 422),  # the schema asks for at least one line
         ({"lines": [{"sku_id": 99999999, "quantity": 1}]}, "sku_unavailable", 404),
         ({"lines": [{"sku_id": 1, "quantity": 0}]}, "invalid", 422),
     ],

@@ -6,9 +6,11 @@ import os
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from jishi.core.checks import refuse_unsafe_production
 from jishi.demo.processes import Supervisor, choose_port, display_host, gunicorn_command
 
 
@@ -22,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("JISHI_THREADS") or 4))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            refuse_unsafe_production()  # here too, so the message is not lost in a worker's boot log
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         host: str = options["host"]
         port = choose_port(host, options["port"])
         base = f"http://{display_host(host)}:{port}"
