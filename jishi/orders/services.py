@@ -21,6 +21,7 @@ from jishi.accounts.models import Address, User
 from jishi.catalog.models import Product, ProductImage, ProductStatus, Sku
 from jishi.core import audit, events
 from jishi.core.conf import setting
+from jishi.core.dberrors import unique_field_constraint, violated_constraint
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.money import allocate
 from jishi.core.sql import CachedQuery, CachedUpdate
@@ -248,7 +249,7 @@ def place_order(
         try:
             return _write_order(user, checkout, remark)
         except IntegrityError as exc:  # an order-number clash: draw another
-            if "number" not in str(exc) or attempt == 2:
+            if violated_constraint(exc) != unique_field_constraint(Order, "number") or attempt == 2:
                 raise
     raise AssertionError("unreachable")
 

@@ -326,3 +326,15 @@ def test_order_detail_and_list() -> None:
     assert api.get("orders?status=pending_payment").json()["count"] == 1
     assert api.get("orders?status=paid").json()["count"] == 0
     assert api.get("orders?status=bogus").status_code == 422
+
+
+def test_an_order_number_clash_draws_another_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = shopper()
+    (sku,) = skus(1000)
+    first = services.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+    numbers = iter([first.number, "261201000000000042"])
+    monkeypatch.setattr(services, "_new_number", lambda prefix="": next(numbers))
+
+    second = services.place_order(s.user, [(sku.pk, 1)], s.address.pk)
+
+    assert second.number == "261201000000000042"
