@@ -326,7 +326,7 @@ class AfterSaleLineIn(Schema):
 
 class AfterSaleIn(Schema):
     lines: list[AfterSaleLineIn] = Field(..., min_length=1, max_length=100)
-    amount: int = Field(..., ge=1, le=10**12)
+    amount: int = Field(..., ge=0, le=10**12)  # 0: units that cost no money (points-only orders)
     reason: str = Field(..., min_length=1, max_length=200)
     kind: AfterSaleKind = AfterSaleKind.REFUND_ONLY
 

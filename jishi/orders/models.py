@@ -174,7 +174,8 @@ class AfterSale(models.Model):
                 condition=models.Q(status__in=["pending", "refunding"]),
                 name="one_open_after_sale_per_order",
             ),
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="after_sale_amount_positive"),
+            # 0 only for units that cost no money (points-only orders): nothing to pay back.
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="after_sale_amount_not_negative"),
         ]
 
     def __str__(self) -> str:

@@ -568,7 +568,9 @@ def _request_after_sale(
     if not wanted:
         raise InvalidInput(code="empty_after_sale", fields={"lines": [str(_("不能为空"))]})
     goods_room, shipping_room = refundable_room(order, order_lines, wanted)
-    if not 0 < amount <= sum(goods_room) + shipping_room:
+    # Units that cost no money (a points-only mall order) come back with an amount of 0.
+    nothing_paid = sum(goods_room) + shipping_room == 0
+    if not (0 < amount <= sum(goods_room) + shipping_room or (nothing_paid and amount == 0)):
         raise InvalidInput(
             _("退款金额须大于 0 且不超过 %(max)s 分") % {"max": sum(goods_room) + shipping_room},
             code="amount_exceeds_refundable",
@@ -617,7 +619,10 @@ def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) 
         )
         case.status, case.reviewed_at, case.restock = AfterSaleStatus.REFUNDING, now, restock
         audit.record(actor, "after_sale.approve", f"after_sale:{case.pk}", amount=case.amount, order=order.number)
-        settled = hooks.request_refund(order, case, case.amount, case.number)
+        if case.amount == 0:  # only units come back (points-only): no money to move
+            settled = finish_refund(case.pk)
+        else:
+            settled = hooks.request_refund(order, case, case.amount, case.number)
     if not settled:
         hooks.execute_refund(case.number)
     case.refresh_from_db()

@@ -297,7 +297,8 @@ def after_sale_open(order: Order, now: datetime | None = None) -> bool:
         return False
     if not order_services.within_after_sale_window(order, now):
         return False
-    return order.refunded_amount < order.paid_amount
+    # Something paid is left, or (a points-only order) units cost no money and can still go back.
+    return order.refunded_amount < order.paid_amount or order.paid_amount == 0
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,38 @@ def test_mall_list_and_bad_quantity(buyer_api: Api) -> None:
     assert [(i["id"], i["points"], i["cash"], i["stock"]) for i in listed] == [(thing.pk, 800, 990, 10)]
     assert buyer_api.post(f"loyalty/mall/{thing.pk}/redeem", {"quantity": 0}).status_code == 422
     assert buyer_api.post(f"loyalty/mall/{thing.pk}/redeem", {"quantity": 100}).status_code == 422
+
+
+def test_a_points_only_redemption_can_be_returned_and_gives_every_point_back(rich: Shopper) -> None:
+    fund_points(rich, 1000)
+    thing = item(points_price=800)
+    order = Order.objects.get(
+        pk=Api(rich.token).post(f"loyalty/mall/{thing.pk}/redeem", {"quantity": 1}).json()["order_id"]
+    )
+    deliver_pending()
+    line = order.lines.get()
+
+    response = Api(rich.token).post(
+        f"orders/{order.pk}/after-sales",
+        {"lines": [{"line_id": line.pk, "quantity": 1}], "amount": 0, "reason": "不喜欢"},
+    )
+    assert response.status_code == 201, response.content
+    orders.approve_after_sale(None, response.json()["id"])
+    deliver_pending()
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
+    assert points_of(rich.user) == 1000
+    thing.refresh_from_db()
+    assert (thing.stock, thing.redeemed) == (10, 0)
+    assert MallRedemption.objects.get(order=order).status == RedemptionStatus.RETURNED
+    assert check_ledger() == []
+
+
+def test_an_amount_of_zero_is_refused_when_money_was_paid(rich: Shopper) -> None:
+    (sku,) = skus(5000)
+    order = pay(rich, orders.place_order(rich.user, [(sku.pk, 1)], rich.address.pk))
+    line = order.lines.get()
+    response = Api(rich.token).post(
+        f"orders/{order.pk}/after-sales", {"lines": [{"line_id": line.pk, "quantity": 1}], "amount": 0, "reason": "x"}
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "amount_exceeds_refundable")
