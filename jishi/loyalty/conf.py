@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "max_deduction_bp": _env_int("MAX_DEDUCTION_BP", 5000),  # at most 50% of goods after discounts
     # red packets
     "red_packet_valid_days": _env_int("RED_PACKET_VALID_DAYS", 7),
+    # member levels count the growth earned within this many days (0: all time), so a member who
+    # stops buying moves down a level once the window has passed
+    "growth_window_days": _env_int("GROWTH_WINDOW_DAYS", 365),
 }
 
 

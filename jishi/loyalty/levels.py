@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Subquery, Value
+from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jishi.core import events
 
+from .conf import loyalty_settings
 from .locks import lock_member
-from .models import Member, MemberLevel, Notice
+from .models import GrowthEntry, Member, MemberLevel, Notice
 
 CACHE_KEY = "loyalty:levels:v1"
 CACHE_SECONDS = 60
@@ -101,15 +104,62 @@ def growth_of(user_id: int) -> int:
     return int(Member.objects.filter(user_id=user_id).values_list("growth", flat=True).first() or 0)
 
 
-def change_growth(user_id: int, delta: int, reference: str = "") -> int:
+def change_growth(user_id: int, delta: int, reference: str = "", now: datetime | None = None) -> int:
     """Add (or with a negative ``delta`` remove, never below zero) growth; returns the new growth."""
     with transaction.atomic():
         member = lock_member(user_id)
         if delta:
             Member.objects.filter(pk=member.pk).update(growth=Greatest(F("growth") + delta, 0))
+            GrowthEntry.objects.create(
+                user_id=user_id, delta=delta, reference=reference[:120], created_at=now or timezone.now()
+            )
         member.refresh_from_db(fields=["growth", "level"])
         sync_level(member, reason=reference)
     return member.growth
+
+
+def expire_growth(now: datetime | None = None, batch: int = 500) -> int:
+    """Nightly: growth earned before the window no longer counts; members whose growth falls
+    move down to the level it now reaches (``loyalty.level_changed`` + a notice). Returns how
+    many members' growth fell."""
+    days = loyalty_settings().growth_window_days
+    if not days:
+        return 0
+    since = (now or timezone.now()) - timedelta(days=days)
+    in_window = Coalesce(
+        Subquery(
+            GrowthEntry.objects.filter(user_id=OuterRef("user_id"), created_at__gte=since)
+            .values("user_id")
+            .annotate(total=Sum("delta"))
+            .values("total")[:1]
+        ),
+        Value(0),
+    )
+    fallen = 0
+    last = 0
+    while True:
+        rows = list(
+            Member.objects.filter(pk__gt=last, growth__gt=0)
+            .annotate(current=in_window)
+            .filter(growth__gt=Greatest(F("current"), Value(0)))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not rows:
+            return fallen
+        for member_id in rows:
+            with transaction.atomic():
+                member = Member.objects.select_for_update().get(pk=member_id)
+                current = GrowthEntry.objects.filter(user_id=member.user_id, created_at__gte=since).aggregate(
+                    total=Sum("delta", default=0)
+                )["total"]
+                target = max(0, int(current))
+                if target < member.growth:
+                    Member.objects.filter(pk=member.pk).update(growth=target)
+                    member.growth = target
+                    sync_level(member, reason="growth_expired")
+                    fallen += 1
+        last = rows[-1]
 
 
 def sync_level(member: Member, reason: str = "") -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .conf import DEFAULTS
@@ -60,6 +61,11 @@ class LoyaltySettings(models.Model):
         _("积分最多抵扣比例（基点）"), default=_default("max_deduction_bp"), help_text=_("5000 = 商品金额的 50%")
     )
     red_packet_valid_days = models.PositiveIntegerField(_("红包有效天数"), default=_default("red_packet_valid_days"))
+    growth_window_days = models.PositiveIntegerField(
+        _("成长值有效天数"),
+        default=_default("growth_window_days"),
+        help_text=_("会员等级按最近这些天获得的成长值计算，过期后自动降级；0 表示永久有效"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -125,6 +131,20 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class GrowthEntry(models.Model):
+    """One change of a member's growth, kept so that growth can count over a window of days."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    delta = models.BigIntegerField()
+    reference = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("成长值记录")
+        verbose_name_plural = _("成长值记录")
+        indexes = [models.Index(fields=["user", "created_at"])]
 
 
 class PointsLot(models.Model):
