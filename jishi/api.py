@@ -15,6 +15,8 @@ from jishi.accounts.api import me_router as accounts_me_router
 from jishi.accounts.api import router as accounts_router
 from jishi.catalog.api import admin_router as catalog_admin_router
 from jishi.catalog.api import router as catalog_router
+from jishi.community.api import admin_router as community_admin_router
+from jishi.community.api import router as community_router
 from jishi.content.api import admin_router as content_admin_router
 from jishi.content.api import router as content_router
 from jishi.core.errors import DomainError, error_body
@@ -114,3 +116,5 @@ api.add_router("/", content_router, tags=["content"])
 api.add_router("/admin", content_admin_router, tags=["admin"])
 api.add_router("/", distribution_router, tags=["distribution"])
 api.add_router("/admin", distribution_admin_router, tags=["admin"])
+api.add_router("/", community_router, tags=["community"])
+api.add_router("/admin", community_admin_router, tags=["admin"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -232,6 +232,17 @@ def history(account: Account, limit: int = 50, offset: int = 0) -> Iterable[Entr
     )
 
 
+_extra_checks: list[Callable[[], list[str]]] = []
+
+
+def register_check(check: Callable[[], list[str]]) -> None:
+    """Add an app's own invariant (say, a budget row against its ledger account) to ``check_ledger``.
+
+    Apps register from ``AppConfig.ready()``, so the core never imports them."""
+    if check not in _extra_checks:
+        _extra_checks.append(check)
+
+
 def check_ledger() -> list[str]:
     """Every invariant of the book; an empty list means the ledger is sound."""
     problems: list[str] = []
@@ -267,4 +278,6 @@ def check_ledger() -> list[str]:
     )
     for acc in negative_untracked[:100]:
         problems.append(f"account {acc.key} is negative: {acc.entries_total}")
+    for check in _extra_checks:
+        problems.extend(check())
     return problems

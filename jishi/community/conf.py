@@ -1,0 +1,19 @@
+"""Community rule defaults: every number a setting (``JISHI_COMMUNITY_*`` in the environment)."""
+
+from __future__ import annotations
+
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(f"JISHI_COMMUNITY_{name}") or ""
+    return int(value) if value else default
+
+
+# A red packet's unclaimed remainder goes back to its funder this long after it was sent.
+RED_PACKET_REFUND_HOURS = _env_int("RED_PACKET_REFUND_HOURS", 24)
+RED_PACKET_MAX_SHARES = _env_int("RED_PACKET_MAX_SHARES", 500)
+RED_PACKET_MAX_AMOUNT = _env_int("RED_PACKET_MAX_AMOUNT", 2_000_000)  # ¥20,000
+GROUP_DEFAULT_CAPACITY = _env_int("GROUP_DEFAULT_CAPACITY", 500)
+GROUP_MAX_CAPACITY = _env_int("GROUP_MAX_CAPACITY", 100_000)
+MUTE_MAX_MINUTES = _env_int("MUTE_MAX_MINUTES", 30 * 24 * 60)
