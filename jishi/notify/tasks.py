@@ -1,0 +1,13 @@
+"""Periodic notify jobs: inbox retention."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from . import services
+
+
+@db_periodic_task(crontab(minute="40", hour="3"))
+def purge_expired_messages() -> int:
+    return services.purge_expired()
