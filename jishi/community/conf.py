@@ -17,3 +17,7 @@ RED_PACKET_MAX_AMOUNT = _env_int("RED_PACKET_MAX_AMOUNT", 2_000_000)  # ¥20,000
 GROUP_DEFAULT_CAPACITY = _env_int("GROUP_DEFAULT_CAPACITY", 500)
 GROUP_MAX_CAPACITY = _env_int("GROUP_MAX_CAPACITY", 100_000)
 MUTE_MAX_MINUTES = _env_int("MUTE_MAX_MINUTES", 30 * 24 * 60)
+# The first digest of a group looks back this far; later ones cover the time since the last.
+DIGEST_LOOKBACK_HOURS = _env_int("DIGEST_LOOKBACK_HOURS", 24)
+# Local hour the daily digest job runs.
+DIGEST_HOUR = _env_int("DIGEST_HOUR", 8)

@@ -343,6 +343,14 @@ def require_manager(actor: User, group_id: int) -> bool:
     return False
 
 
+def can_manage(user: User, group_id: int) -> bool:
+    try:
+        require_manager(user, group_id)
+    except Forbidden:
+        return False
+    return True
+
+
 def _target(group_id: int, user_id: int) -> Membership:
     target = Membership.objects.filter(group_id=group_id, user_id=user_id).first()
     if target is None:

@@ -347,3 +347,21 @@ class PollVote(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["topic", "user"], name="vote_once_per_poll")]
+
+
+class DigestRun(models.Model):
+    """One group's daily digest (每日群报): one row per group per day, written with the notices it sent."""
+
+    group = models.ForeignKey(Group, verbose_name=_("社群"), on_delete=models.CASCADE, related_name="digests")
+    day = models.DateField(_("日期"))
+    title = models.CharField(_("标题"), max_length=100)
+    body = models.TextField(_("内容"))
+    sent_count = models.PositiveIntegerField(_("发送人数"), default=0)
+    skipped_active = models.PositiveIntegerField(_("近期活跃跳过"), default=0)
+    skipped_opted_out = models.PositiveIntegerField(_("退订跳过"), default=0)
+    created_at = models.DateTimeField(_("生成时间"))
+
+    class Meta:
+        verbose_name = _("每日群报")
+        verbose_name_plural = _("每日群报")
+        constraints = [models.UniqueConstraint(fields=["group", "day"], name="one_digest_per_group_day")]

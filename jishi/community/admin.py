@@ -1,0 +1,110 @@
+"""Console for community: groups, members, moderation, red packets, digests sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from jishi.core.admin_views import yuan_column
+
+from . import activity
+from .models import DigestRun, Group, GroupRedPacket, Membership, Reply, Topic
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only: the console reads them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "theme", "join_mode", "member_count", "capacity", "owner", "is_active", "created_at")
+    list_filter = ("join_mode", "is_active")
+    search_fields = ("name", "theme")
+    readonly_fields = ("member_count", "rules_version", "created_at")
+    raw_id_fields = ("owner", "required_product")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ("user", "group", "role", "status", "invited_by", "rules_acked_at", "muted_until", "joined_at")
+    list_filter = ("status", "role", "group")
+    search_fields = ("user__phone", "user__nickname", "group__name")
+    list_select_related = ("user", "group", "invited_by")
+
+
+def _moderate(approve: bool) -> Any:
+    def action(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        for row in queryset:
+            if isinstance(row, Topic):
+                activity.moderate(request.user, topic_id=row.pk, approve=approve)  # type: ignore[arg-type]
+            else:
+                activity.moderate(request.user, reply_id=row.pk, approve=approve)  # type: ignore[arg-type]
+
+    action.short_description = _("通过") if approve else _("驳回")  # type: ignore[attr-defined]
+    action.__name__ = "approve" if approve else "reject"
+    return action
+
+
+@admin.register(Topic)
+class TopicAdmin(ReadOnlyAdmin):
+    list_display = ("title", "group", "kind", "author", "status", "pinned", "reply_count", "like_count", "created_at")
+    list_filter = ("status", "kind", "group")
+    search_fields = ("title",)
+    list_select_related = ("group", "author")
+    actions = [_moderate(True), _moderate(False)]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None  # the changelist's actions; no editing of members' words
+
+
+@admin.register(Reply)
+class ReplyAdmin(ReadOnlyAdmin):
+    list_display = ("body", "topic", "author", "status", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("topic", "author")
+    actions = [_moderate(True), _moderate(False)]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None
+
+
+@admin.register(GroupRedPacket)
+class GroupRedPacketAdmin(ReadOnlyAdmin):
+    amount_yuan = yuan_column("amount", _("总金额"), "amount")
+    claimed_yuan = yuan_column("claimed_amount", _("已领金额"))
+    refunded_yuan = yuan_column("refunded_amount", _("退回金额"))
+    list_display = (
+        "group",
+        "funder",
+        "source",
+        "split",
+        "amount_yuan",
+        "shares",
+        "claimed_count",
+        "claimed_yuan",
+        "refunded_yuan",
+        "status",
+        "created_at",
+    )
+    list_filter = ("status", "source", "split")
+    list_select_related = ("group", "funder")
+
+
+@admin.register(DigestRun)
+class DigestRunAdmin(ReadOnlyAdmin):
+    list_display = ("group", "day", "title", "sent_count", "skipped_active", "skipped_opted_out", "created_at")
+    list_filter = ("group",)
+    date_hierarchy = "day"
