@@ -286,6 +286,14 @@ def _bind_to_inviter(user: User, inviter_id: int, now: datetime) -> None:
         pass  # a cycle or self-binding is distribution's "no": the join itself stands
 
 
+def admit_guest(group: Group, user_id: int, now: datetime) -> Membership:
+    """A featured guest joins the group the operator invited them to, rules taken as read."""
+    membership = _admit(group, user_id, now=now)
+    Membership.objects.filter(pk=membership.pk).update(rules_version_acked=group.rules_version, rules_acked_at=now)
+    membership.refresh_from_db()
+    return membership
+
+
 def ack_rules(user: User, group_id: int) -> Membership:
     """Record that ``user`` read the group's current rules (needed before posting)."""
     group = get_group(group_id)
