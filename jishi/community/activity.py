@@ -35,7 +35,7 @@ from .models import (
     TopicLike,
 )
 
-MANAGER_KINDS = {TopicKind.ANNOUNCEMENT, TopicKind.SIGNUP, TopicKind.POLL}
+MANAGER_KINDS = {TopicKind.ANNOUNCEMENT, TopicKind.SIGNUP, TopicKind.POLL, TopicKind.QA}
 MAX_SIGNUP_QUANTITY = 99
 MAX_POLL_OPTIONS = 10
 
@@ -158,8 +158,17 @@ def reply(user: User, topic_id: int, body: str, now: datetime | None = None) -> 
     if not body:
         raise InvalidInput(fields={"body": [_("不能为空")]})
     status, flagged = _screen(body)
+    answer = False
+    if topic.kind == TopicKind.QA:
+        from . import guests
+
+        answer = guests.reply_is_answer(topic, user.pk, now)
+        if answer:
+            status = ModerationStatus.APPROVED  # the invited guest is not held for moderation
     with transaction.atomic():
-        created = Reply.objects.create(topic=topic, author=user, body=body[:2000], status=status, flagged_words=flagged)
+        created = Reply.objects.create(
+            topic=topic, author=user, body=body[:2000], status=status, flagged_words=flagged, highlighted=answer
+        )
         if status == ModerationStatus.APPROVED:
             Topic.objects.filter(pk=topic.pk).update(reply_count=F("reply_count") + 1, last_activity_at=now)
     return created

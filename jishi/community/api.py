@@ -11,8 +11,8 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
 from jishi.core.api import ObjectId, page_bounds, responses
 
-from . import activity, groups, red_packets
-from .models import Group, GroupRedPacket, Membership, MemberStatus, PacketSource, Reply, Topic
+from . import activity, groups, guests, red_packets
+from .models import Group, GroupRedPacket, GuestSession, Membership, MemberStatus, PacketSource, Reply, Topic
 
 router = Router(auth=buyer_auth)
 admin_router = Router(auth=operator_auth)
@@ -490,7 +490,7 @@ def topic_body(topic: Topic, viewer_id: int | None = None) -> dict[str, Any]:
 
 
 class CommunityTopicsIn(CommunityPageIn):
-    kind: Literal["", "topic", "announcement", "share", "signup", "poll"] = ""
+    kind: Literal["", "topic", "announcement", "share", "signup", "poll", "qa"] = ""
 
 
 @router.post("/community/groups/{group_id}/topics", response=responses(CommunityTopicOut, 201))
@@ -522,11 +522,19 @@ class CommunityReplyOut(Schema):
     author: str
     body: str  # plain text: escape it when putting it into a page
     status: str
+    highlighted: bool  # a featured guest's answer
     created_at: datetime
 
 
 def reply_body(r: Reply) -> dict[str, Any]:
-    return {"id": r.pk, "author": str(r.author), "body": r.body, "status": r.status, "created_at": r.created_at}
+    return {
+        "id": r.pk,
+        "author": str(r.author),
+        "body": r.body,
+        "status": r.status,
+        "highlighted": r.highlighted,
+        "created_at": r.created_at,
+    }
 
 
 @router.post("/community/topics/{topic_id}/replies", response=responses(CommunityReplyOut, 201))
@@ -622,3 +630,55 @@ def vote(request: HttpRequest, topic_id: ObjectId, body: CommunityVoteIn) -> Any
     user = current_user(request)
     activity.vote(user, topic_id, body.option)
     return topic_body(activity.visible_topic(user, topic_id), user.pk)
+
+
+# --- featured guests (大咖站台) ---------------------------------------------------------------------------
+
+
+class CommunityGuestSessionIn(Schema):
+    guest_id: int = Field(..., ge=1, le=2**63 - 1)
+    guest_title: str = Field(..., min_length=1, max_length=60)
+    title: str = Field(..., min_length=1, max_length=80)
+    intro: str = Field("", max_length=4000)
+    starts_at: datetime
+    ends_at: datetime
+
+
+class CommunityGuestSessionOut(Schema):
+    id: int
+    group_id: int
+    topic_id: int
+    title: str
+    guest: str
+    guest_title: str
+    starts_at: datetime
+    ends_at: datetime
+    announced_count: int
+    answers: list[CommunityReplyOut]
+
+
+def session_body(session: GuestSession) -> dict[str, Any]:
+    return {
+        "id": session.pk,
+        "group_id": session.group_id,
+        "topic_id": session.topic_id,
+        "title": session.topic.title,
+        "guest": str(session.guest),
+        "guest_title": session.guest_title,
+        "starts_at": session.starts_at,
+        "ends_at": session.ends_at,
+        "announced_count": session.announced_count,
+        "answers": [reply_body(r) for r in guests.answers_of(session.topic)],
+    }
+
+
+@admin_router.post("/community/groups/{group_id}/guest-sessions", response=responses(CommunityGuestSessionOut, 201))
+def admin_schedule_guest(request: HttpRequest, group_id: ObjectId, body: CommunityGuestSessionIn) -> Any:
+    session = guests.schedule(current_user(request), group_id, **body.dict())
+    return Status(201, session_body(session))
+
+
+@router.get("/community/groups/{group_id}/guest-sessions", response=responses(list[CommunityGuestSessionOut]))
+def guest_sessions(request: HttpRequest, group_id: ObjectId) -> Any:
+    groups.active_membership(current_user(request).pk, group_id)
+    return [session_body(s) for s in guests.sessions_of(group_id)]

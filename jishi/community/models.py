@@ -239,6 +239,7 @@ class TopicKind(models.TextChoices):
     SHARE = "share", _("商品分享")
     SIGNUP = "signup", _("接龙")
     POLL = "poll", _("投票")
+    QA = "qa", _("大咖问答")
 
 
 class ModerationStatus(models.TextChoices):
@@ -292,6 +293,7 @@ class Reply(models.Model):
         _("审核状态"), max_length=10, choices=ModerationStatus.choices, default=ModerationStatus.APPROVED
     )
     flagged_words = models.JSONField(_("命中词"), default=list, blank=True)
+    highlighted = models.BooleanField(_("嘉宾回答"), default=False)
     created_at = models.DateTimeField(_("回复时间"), auto_now_add=True)
 
     class Meta:
@@ -365,3 +367,29 @@ class DigestRun(models.Model):
         verbose_name = _("每日群报")
         verbose_name_plural = _("每日群报")
         constraints = [models.UniqueConstraint(fields=["group", "day"], name="one_digest_per_group_day")]
+
+
+class GuestSession(models.Model):
+    """A featured guest's scheduled Q&A (大咖站台) in a group: its questions and answers are the replies
+    of one pinned ``qa`` topic, which stays readable after the session ends."""
+
+    group = models.ForeignKey(Group, verbose_name=_("社群"), on_delete=models.CASCADE, related_name="guest_sessions")
+    topic = models.OneToOneField(
+        Topic, verbose_name=_("问答帖"), on_delete=models.CASCADE, related_name="guest_session"
+    )
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("嘉宾"), on_delete=models.PROTECT, related_name="+"
+    )
+    guest_title = models.CharField(_("嘉宾头衔"), max_length=60)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    announced_count = models.PositiveIntegerField(_("预告人数"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("大咖站台")
+        verbose_name_plural = _("大咖站台")
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="guest_session_span")]
+
+    def __str__(self) -> str:
+        return self.topic.title

@@ -151,10 +151,18 @@ def send_from_budget(actor: User, group_id: int, **kwargs: Any) -> GroupRedPacke
 def claim(user: User, packet_id: int, now: datetime | None = None) -> RedPacketShare:
     """Claim the next share for ``user``. Raises NotMember (403), AlreadyClaimed, RedPacketEmpty, RedPacketExpired."""
     now = now or timezone.now()
-    packet = GroupRedPacket.objects.filter(pk=packet_id).only("id", "group_id").first()
+    packet = (
+        GroupRedPacket.objects.filter(pk=packet_id).only("id", "group_id", "status", "claimed_count", "shares").first()
+    )
     if packet is None:
         raise NotFound(_("红包不存在"), code="red_packet_not_found")
     membership = groups.active_membership(user.pk, packet.group_id)
+    # Unlocked first look: a packet only ever leaves "active" and its claims only grow, so "gone"
+    # read here is final; the many who arrive after the last share never queue for the row lock.
+    if RedPacketShare.objects.filter(packet_id=packet_id, user=user).exists():
+        raise AlreadyClaimed()
+    if packet.status != PacketStatus.ACTIVE or packet.claimed_count >= packet.shares:
+        raise RedPacketEmpty()
     with transaction.atomic():
         locked = GroupRedPacket.objects.select_for_update().get(pk=packet_id)
         if RedPacketShare.objects.filter(packet_id=packet_id, user=user).exists():
