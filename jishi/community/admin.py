@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from jishi.core.admin_views import yuan_column
 
 from . import activity
-from .models import DigestRun, Group, GroupRedPacket, Membership, Reply, Topic
+from .models import DigestRun, Group, GroupPrice, GroupRedPacket, Membership, Reply, Topic
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -108,3 +108,11 @@ class DigestRunAdmin(ReadOnlyAdmin):
     list_display = ("group", "day", "title", "sent_count", "skipped_active", "skipped_opted_out", "created_at")
     list_filter = ("group",)
     date_hierarchy = "day"
+
+
+@admin.register(GroupPrice)
+class GroupPriceAdmin(ReadOnlyAdmin):
+    price_yuan = yuan_column("price", _("群专享价"), "price")
+    list_display = ("group", "sku", "price_yuan", "is_active", "created_at")
+    list_filter = ("group", "is_active")
+    list_select_related = ("group", "sku__product")

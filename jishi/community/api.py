@@ -11,7 +11,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
 from jishi.core.api import ObjectId, page_bounds, responses
 
-from . import activity, groups, guests, red_packets
+from . import activity, groups, guests, offers, red_packets
 from .models import Group, GroupRedPacket, GuestSession, Membership, MemberStatus, PacketSource, Reply, Topic
 
 router = Router(auth=buyer_auth)
@@ -682,3 +682,46 @@ def admin_schedule_guest(request: HttpRequest, group_id: ObjectId, body: Communi
 def guest_sessions(request: HttpRequest, group_id: ObjectId) -> Any:
     groups.active_membership(current_user(request).pk, group_id)
     return [session_body(s) for s in guests.sessions_of(group_id)]
+
+
+# --- group-exclusive prices (群专享价) -----------------------------------------------------------------
+
+
+class CommunityPriceIn(Schema):
+    sku_id: int = Field(..., ge=1, le=2**63 - 1)
+    price: int = Field(..., ge=1, le=2**53)
+    is_active: bool = True
+
+
+class CommunityPriceOut(Schema):
+    group_id: int
+    sku_id: int
+    product_id: int
+    product_name: str
+    list_price: int
+    price: int
+    is_active: bool
+
+
+def price_body(row: Any) -> dict[str, Any]:
+    return {
+        "group_id": row.group_id,
+        "sku_id": row.sku_id,
+        "product_id": row.sku.product_id,
+        "product_name": row.sku.product.name,
+        "list_price": row.sku.price,
+        "price": row.price,
+        "is_active": row.is_active,
+    }
+
+
+@admin_router.post("/community/groups/{group_id}/prices", response=responses(CommunityPriceOut))
+def admin_set_price(request: HttpRequest, group_id: ObjectId, body: CommunityPriceIn) -> Any:
+    row = offers.set_price(current_user(request), group_id, body.sku_id, body.price, body.is_active)
+    return price_body(row)
+
+
+@router.get("/community/groups/{group_id}/prices", response=responses(list[CommunityPriceOut]))
+def group_prices(request: HttpRequest, group_id: ObjectId) -> Any:
+    groups.active_membership(current_user(request).pk, group_id)
+    return [price_body(row) for row in offers.prices_of(group_id)]

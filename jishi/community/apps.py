@@ -8,7 +8,10 @@ class CommunityConfig(AppConfig):
 
     def ready(self) -> None:
         from jishi.core.ledger import register_check
+        from jishi.orders.pipeline import register_step
 
+        from .offers import GroupPriceStep
         from .red_packets import check_red_packets
 
         register_check(check_red_packets)
+        register_step(GroupPriceStep())

@@ -393,3 +393,21 @@ class GuestSession(models.Model):
 
     def __str__(self) -> str:
         return self.topic.title
+
+
+class GroupPrice(models.Model):
+    """A members-only price (群专享价) for one SKU: members of the group pay it; leaving ends it."""
+
+    group = models.ForeignKey(Group, verbose_name=_("社群"), on_delete=models.CASCADE, related_name="prices")
+    sku = models.ForeignKey("catalog.Sku", verbose_name=_("规格"), on_delete=models.CASCADE, related_name="+")
+    price = models.BigIntegerField(_("群专享价"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("群专享价")
+        verbose_name_plural = _("群专享价")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "sku"], name="one_group_price_per_sku"),
+            models.CheckConstraint(condition=Q(price__gte=1), name="group_price_positive"),
+        ]

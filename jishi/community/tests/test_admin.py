@@ -21,7 +21,9 @@ def console(client: Client) -> Client:
     return client
 
 
-@pytest.mark.parametrize("model", ["group", "membership", "topic", "reply", "groupredpacket", "digestrun"])
+@pytest.mark.parametrize(
+    "model", ["group", "membership", "topic", "reply", "groupredpacket", "digestrun", "groupprice"]
+)
 def test_lists_open(console: Client, model: str) -> None:
     group = make_group()
     funder = member(group, wallet=1000)
