@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
@@ -11,7 +11,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
 from jishi.core.api import ObjectId, page_bounds, responses
 
-from . import activity, groups, guests, offers, red_packets
+from . import activity, fans, groups, guests, offers, red_packets
 from .models import Group, GroupRedPacket, GuestSession, Membership, MemberStatus, PacketSource, Reply, Topic
 
 router = Router(auth=buyer_auth)
@@ -725,3 +725,79 @@ def admin_set_price(request: HttpRequest, group_id: ObjectId, body: CommunityPri
 def group_prices(request: HttpRequest, group_id: ObjectId) -> Any:
     groups.active_membership(current_user(request).pk, group_id)
     return [price_body(row) for row in offers.prices_of(group_id)]
+
+
+# --- core fans (核心粉丝) -----------------------------------------------------------------------------
+
+
+class CommunityFanOut(Schema):
+    rank: int
+    user_id: int
+    nickname: str
+    score: int
+    badge: str
+    parts: dict[str, int]
+
+
+class CommunityRankingIn(Schema):
+    week: date | None = None  # any day of the week; default this week
+
+
+class CommunityRewardIn(Schema):
+    top: int = Field(..., ge=1, le=50)
+    points: int = Field(0, ge=0, le=1_000_000)
+    coupon_template_id: int | None = Id
+    week: date | None = None
+
+
+class CommunityRewardOut(Schema):
+    user_id: int
+    rank: int
+    score: int
+    points: int
+    coupon_template_id: int | None
+
+
+def fan_body(fan: Any) -> dict[str, Any]:
+    return {
+        "rank": fan.rank,
+        "user_id": fan.user_id,
+        "nickname": fan.nickname,
+        "score": fan.score,
+        "badge": fan.badge,
+        "parts": dict(fan.parts),
+    }
+
+
+@router.get("/community/groups/{group_id}/ranking", response=responses(list[CommunityFanOut]))
+def ranking(request: HttpRequest, group_id: ObjectId, q: Query[CommunityRankingIn]) -> Any:
+    groups.active_membership(current_user(request).pk, group_id)
+    return [fan_body(f) for f in fans.weekly_ranking(group_id, q.week)]
+
+
+@admin_router.get("/community/groups/{group_id}/ranking", response=responses(list[CommunityFanOut]))
+def admin_ranking(request: HttpRequest, group_id: ObjectId, q: Query[CommunityRankingIn]) -> Any:
+    groups.get_group(group_id, active_only=False)
+    return [fan_body(f) for f in fans.weekly_ranking(group_id, q.week)]
+
+
+@admin_router.post("/community/groups/{group_id}/rewards", response=responses(list[CommunityRewardOut]))
+def admin_reward_fans(request: HttpRequest, group_id: ObjectId, body: CommunityRewardIn) -> Any:
+    rows = fans.reward_top(
+        current_user(request),
+        group_id,
+        top=body.top,
+        points=body.points,
+        coupon_template_id=body.coupon_template_id,
+        week=body.week,
+    )
+    return [
+        {
+            "user_id": r.user_id,
+            "rank": r.rank,
+            "score": r.score,
+            "points": r.points,
+            "coupon_template_id": r.coupon_template_id,
+        }
+        for r in rows
+    ]

@@ -21,3 +21,12 @@ MUTE_MAX_MINUTES = _env_int("MUTE_MAX_MINUTES", 30 * 24 * 60)
 DIGEST_LOOKBACK_HOURS = _env_int("DIGEST_LOOKBACK_HOURS", 24)
 # Local hour the daily digest job runs.
 DIGEST_HOUR = _env_int("DIGEST_HOUR", 8)
+# Core-fan activity score weights (per topic, reply, like received, red-packet share claimed,
+# paid order of a product shared in the group, newcomer invited).
+SCORE_TOPIC = _env_int("SCORE_TOPIC", 5)
+SCORE_REPLY = _env_int("SCORE_REPLY", 2)
+SCORE_LIKE_RECEIVED = _env_int("SCORE_LIKE_RECEIVED", 1)
+SCORE_RED_PACKET = _env_int("SCORE_RED_PACKET", 1)
+SCORE_SHARED_ORDER = _env_int("SCORE_SHARED_ORDER", 10)
+SCORE_INVITATION = _env_int("SCORE_INVITATION", 10)
+FAN_REWARD_MAX = _env_int("FAN_REWARD_MAX", 50)

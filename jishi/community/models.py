@@ -411,3 +411,23 @@ class GroupPrice(models.Model):
             models.UniqueConstraint(fields=["group", "sku"], name="one_group_price_per_sku"),
             models.CheckConstraint(condition=Q(price__gte=1), name="group_price_positive"),
         ]
+
+
+class FanReward(models.Model):
+    """A core fan's reward for one group week (积分 and/or a coupon), given once per member per week."""
+
+    group = models.ForeignKey(Group, verbose_name=_("社群"), on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(_("周（周一）"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("成员"), on_delete=models.CASCADE, related_name="+"
+    )
+    rank = models.PositiveIntegerField(_("名次"))
+    score = models.PositiveIntegerField(_("活跃分"))
+    points = models.PositiveIntegerField(_("奖励积分"), default=0)
+    coupon_template_id = models.BigIntegerField(_("奖励优惠券"), null=True, blank=True)
+    created_at = models.DateTimeField(_("奖励时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("核心粉丝奖励")
+        verbose_name_plural = _("核心粉丝奖励")
+        constraints = [models.UniqueConstraint(fields=["group", "week", "user"], name="reward_fan_once_a_week")]
