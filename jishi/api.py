@@ -16,6 +16,8 @@ from jishi.accounts.api import me_router as accounts_me_router
 from jishi.accounts.api import router as accounts_router
 from jishi.catalog.api import admin_router as catalog_admin_router
 from jishi.catalog.api import router as catalog_router
+from jishi.community.api import admin_router as community_admin_router
+from jishi.community.api import router as community_router
 from jishi.content.api import admin_router as content_admin_router
 from jishi.content.api import router as content_router
 from jishi.core.errors import DomainError, error_body
@@ -26,6 +28,7 @@ from jishi.loyalty.api import admin_router as loyalty_admin_router
 from jishi.loyalty.api import router as loyalty_router
 from jishi.marketing.api import admin_router as marketing_admin_router
 from jishi.marketing.api import router as marketing_router
+from jishi.notify.api import router as notify_router
 from jishi.orders.api import admin_router as orders_admin_router
 from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
@@ -128,3 +131,6 @@ api.add_router("/", content_router, tags=["content"])
 api.add_router("/admin", content_admin_router, tags=["admin"])
 api.add_router("/", distribution_router, tags=["distribution"])
 api.add_router("/admin", distribution_admin_router, tags=["admin"])
+api.add_router("/", notify_router, tags=["notify"])
+api.add_router("/", community_router, tags=["community"])
+api.add_router("/admin", community_admin_router, tags=["admin"])

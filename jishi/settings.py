@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "jishi.loyalty",
     "jishi.content",
     "jishi.distribution",
+    "jishi.notify",
+    "jishi.community",
     "jishi.storefront",
     "jishi.demo",
 ]

@@ -23,7 +23,7 @@ from jishi.accounts.models import User
 from jishi.commission import services as commission
 from jishi.commission.models import CommissionSource
 from jishi.commission.services import Share
-from jishi.core import audit
+from jishi.core import audit, events
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.orders import services as orders
 from jishi.orders.models import AfterSale, AfterSaleStatus, Order, OrderStatus
@@ -221,6 +221,16 @@ def _complete(group: Group, now: datetime) -> bool:
     ):
         return False
     _grant_leader_bonus(group)
+    events.publish(
+        "group.completed",
+        {
+            "group_id": group.pk,
+            "campaign_id": group.campaign_id,
+            "user_ids": list(
+                GroupMember.objects.filter(group=group, status=MemberStatus.PAID).values_list("user_id", flat=True)
+            ),
+        },
+    )
     # The group formed: its paid orders may now be shipped.
     orders.release_fulfilment_hold(
         GroupMember.objects.filter(group=group, status=MemberStatus.PAID).values_list("order_id", flat=True)
@@ -297,6 +307,18 @@ def _settle_expired(group: Group, now: datetime) -> str | None:
             status=GroupStatus.FAILED, failed_at=now
         ):
             return None
+        events.publish(
+            "group.failed",
+            {
+                "group_id": group.pk,
+                "campaign_id": group.campaign_id,
+                "user_ids": list(
+                    GroupMember.objects.filter(
+                        group=group, status__in=[MemberStatus.PAID, MemberStatus.PENDING]
+                    ).values_list("user_id", flat=True)
+                ),
+            },
+        )
         for order in Order.objects.filter(
             pk__in=GroupMember.objects.filter(group=group, status=MemberStatus.PENDING).values("order_id"),
             status=OrderStatus.PENDING_PAYMENT,

@@ -1,0 +1,167 @@
+"""Console for community: groups, members, moderation, red packets, digests sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from jishi.core.admin_views import yuan_column
+from jishi.core.charts import bar_chart
+from jishi.core.money import format_yuan
+
+from . import activity, fans, groups, sales
+from .models import DigestRun, Group, GroupPrice, GroupRedPacket, Membership, Reply, Topic
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only: the console reads them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "theme",
+        "join_mode",
+        "member_count",
+        "capacity",
+        "owner",
+        "is_active",
+        "created_at",
+        "report_link",
+    )
+    list_filter = ("join_mode", "is_active")
+    search_fields = ("name", "theme")
+    readonly_fields = ("member_count", "rules_version", "created_at")
+    raw_id_fields = ("owner", "required_product")
+
+    @admin.display(description=_("报表"))
+    def report_link(self, obj: Group) -> str:
+        url = reverse("admin:community_group_report", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("成交与排行"))
+
+    def get_urls(self) -> list[Any]:
+        report = path(
+            "<int:group_id>/report/",
+            self.admin_site.admin_view(group_report),
+            name="community_group_report",
+        )
+        return [report, *super().get_urls()]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ("user", "group", "role", "status", "invited_by", "rules_acked_at", "muted_until", "joined_at")
+    list_filter = ("status", "role", "group")
+    search_fields = ("user__phone", "user__nickname", "group__name")
+    list_select_related = ("user", "group", "invited_by")
+
+
+def _moderate(approve: bool) -> Any:
+    def action(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        for row in queryset:
+            if isinstance(row, Topic):
+                activity.moderate(request.user, topic_id=row.pk, approve=approve)  # type: ignore[arg-type]
+            else:
+                activity.moderate(request.user, reply_id=row.pk, approve=approve)  # type: ignore[arg-type]
+
+    action.short_description = _("通过") if approve else _("驳回")  # type: ignore[attr-defined]
+    action.__name__ = "approve" if approve else "reject"
+    return action
+
+
+@admin.register(Topic)
+class TopicAdmin(ReadOnlyAdmin):
+    list_display = ("title", "group", "kind", "author", "status", "pinned", "reply_count", "like_count", "created_at")
+    list_filter = ("status", "kind", "group")
+    search_fields = ("title",)
+    list_select_related = ("group", "author")
+    actions = [_moderate(True), _moderate(False)]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None  # the changelist's actions; no editing of members' words
+
+
+@admin.register(Reply)
+class ReplyAdmin(ReadOnlyAdmin):
+    list_display = ("body", "topic", "author", "status", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("topic", "author")
+    actions = [_moderate(True), _moderate(False)]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None
+
+
+@admin.register(GroupRedPacket)
+class GroupRedPacketAdmin(ReadOnlyAdmin):
+    amount_yuan = yuan_column("amount", _("总金额"), "amount")
+    claimed_yuan = yuan_column("claimed_amount", _("已领金额"))
+    refunded_yuan = yuan_column("refunded_amount", _("退回金额"))
+    list_display = (
+        "group",
+        "funder",
+        "source",
+        "split",
+        "amount_yuan",
+        "shares",
+        "claimed_count",
+        "claimed_yuan",
+        "refunded_yuan",
+        "status",
+        "created_at",
+    )
+    list_filter = ("status", "source", "split")
+    list_select_related = ("group", "funder")
+
+
+@admin.register(DigestRun)
+class DigestRunAdmin(ReadOnlyAdmin):
+    list_display = ("group", "day", "title", "sent_count", "skipped_active", "skipped_opted_out", "created_at")
+    list_filter = ("group",)
+    date_hierarchy = "day"
+
+
+@admin.register(GroupPrice)
+class GroupPriceAdmin(ReadOnlyAdmin):
+    price_yuan = yuan_column("price", _("群专享价"), "price")
+    list_display = ("group", "sku", "price_yuan", "is_active", "created_at")
+    list_filter = ("group", "is_active")
+    list_select_related = ("group", "sku__product")
+
+
+def group_report(request: HttpRequest, group_id: int) -> HttpResponse:
+    """A group's sales from shared products and this week's core fans, each with a chart."""
+    group = groups.get_group(group_id, active_only=False)
+    rows = sales.group_sales(group.pk)
+    for row in rows:
+        row["amount_yuan"] = format_yuan(row["amount"])
+    ranking = fans.weekly_ranking(group.pk, limit=10)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("社群报表"),
+        "group": group,
+        "sales": rows,
+        "sales_chart": bar_chart(
+            [(r["name"][:12], r["amount"]) for r in rows], value_label=str(_("成交额")), format_value=format_yuan
+        ),
+        "ranking": ranking,
+        "ranking_chart": bar_chart([(f.nickname[:12], f.score) for f in ranking], value_label=str(_("活跃分"))),
+    }
+    return TemplateResponse(request, "admin/community/report.html", context)

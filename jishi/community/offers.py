@@ -1,0 +1,115 @@
+"""Group-exclusive offers (群专享): a members-only SKU price, applied by a checkout step.
+
+The only writer of ``GroupPrice``. The step prices lines still at their list price (it never stacks
+with flash, 拼团, bargain or points-mall prices) at the lowest price of any group the buyer is an
+active member of, so leaving a group ends its prices for every new order.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Min
+from django.utils.translation import gettext as _
+
+from jishi.accounts.models import Role as AccountRole
+from jishi.accounts.models import User
+from jishi.accounts.services import has_role
+from jishi.core import audit, local_cache
+from jishi.core.errors import Forbidden, InvalidInput
+from jishi.orders.pipeline import ACTIVITY_PRICE, BaseStep, Checkout
+
+from . import groups
+from .models import GroupPrice, MemberStatus
+
+if TYPE_CHECKING:
+    from jishi.orders.models import Order
+
+ANY_PRICES_TTL_SECONDS = 10.0  # other processes see a new group price within seconds
+_any: tuple[float, bool] | None = None
+
+
+@local_cache.register
+def forget_prices() -> None:
+    global _any
+    _any = None
+
+
+def _any_active_prices() -> bool:
+    """Whether any group price is on (cached briefly): checkouts pay no query while none is."""
+    global _any
+    now = time.monotonic()
+    if _any is None or now - _any[0] >= ANY_PRICES_TTL_SECONDS:
+        _any = (now, GroupPrice.objects.filter(is_active=True).exists())
+    return _any[1]
+
+
+def set_price(actor: User, group_id: int, sku_id: int, price: int, is_active: bool = True) -> GroupPrice:
+    from jishi.catalog.models import Sku
+
+    if not has_role(actor, AccountRole.OPERATOR):
+        raise Forbidden()
+    groups.get_group(group_id)
+    sku = Sku.objects.filter(pk=sku_id).first()
+    if sku is None:
+        raise InvalidInput(fields={"sku_id": [_("规格不存在")]})
+    if not 1 <= price <= sku.price:
+        raise InvalidInput(fields={"price": [_("须在 0.01 元与原价之间")]})
+    row, _created = GroupPrice.objects.update_or_create(
+        group_id=group_id, sku_id=sku_id, defaults={"price": price, "is_active": is_active}
+    )
+    audit.record(actor, "community.price.set", f"community_group:{group_id}", sku=sku_id, price=price)
+    forget_prices()
+    return row
+
+
+def prices_of(group_id: int) -> list[GroupPrice]:
+    return list(
+        GroupPrice.objects.filter(group_id=group_id, is_active=True).select_related("sku__product").order_by("id")
+    )
+
+
+def member_prices(user_id: int, sku_ids: list[int]) -> dict[int, int]:
+    """The lowest active group price per SKU over the groups ``user_id`` is an active member of."""
+    rows = (
+        GroupPrice.objects.filter(
+            sku_id__in=sku_ids,
+            is_active=True,
+            group__is_active=True,
+            group__memberships__user_id=user_id,
+            group__memberships__status=MemberStatus.ACTIVE,
+        )
+        .values("sku_id")
+        .annotate(best=Min("price"))
+    )
+    return {row["sku_id"]: row["best"] for row in rows}
+
+
+class GroupPriceStep(BaseStep):
+    """Members-only prices, after campaign prices and before member-level discounts."""
+
+    code = "community_price"
+    position = ACTIVITY_PRICE + 60
+
+    def apply(self, checkout: Checkout) -> None:
+        if checkout.user is None or checkout.options.get("activity") or checkout.options.get("points_mall"):
+            return
+        if not _any_active_prices():
+            return
+        at_list = [line for line in checkout.lines if line.unit_price == line.list_price]
+        if not at_list:
+            return
+        best = member_prices(checkout.user.pk, [line.sku_id for line in at_list])
+        priced: list[dict[str, Any]] = []
+        for line in at_list:
+            price = best.get(line.sku_id)
+            if price is not None and price < line.unit_price:
+                line.unit_price = price
+                line.meta["community_price"] = price
+                priced.append({"sku_id": line.sku_id, "price": price})
+        if priced:
+            checkout.meta["community_prices"] = priced
+
+    def commit(self, checkout: Checkout, order: Order) -> None:
+        return None

@@ -1,0 +1,73 @@
+"""Console: every community list opens, and held topics are approved from the moderation list."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from jishi.community import activity, red_packets
+from jishi.community.models import ModerationStatus, Topic
+from jishi.content.models import BannedWord, BannedWordAction
+from jishi.core.money import format_yuan
+from jishi.testing.factories import AdminFactory
+
+from .conftest import make_group, member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def console(client: Client) -> Client:
+    client.force_login(AdminFactory())
+    return client
+
+
+@pytest.mark.parametrize(
+    "model", ["group", "membership", "topic", "reply", "groupredpacket", "digestrun", "groupprice"]
+)
+def test_lists_open(console: Client, model: str) -> None:
+    group = make_group()
+    funder = member(group, wallet=1000)
+    member(group)
+    red_packets.send(funder, group.pk, amount=500, shares=2, split="random")
+    activity.post_topic(funder, group.pk, title="话题")
+    res = console.get(f"/console/community/{model}/")
+    assert res.status_code == 200
+
+
+def test_held_topic_approved_from_the_list(console: Client) -> None:
+    BannedWord.objects.create(word="代购", action=BannedWordAction.FLAG)
+    group = make_group()
+    held = activity.post_topic(member(group), group.pk, title="代购")
+    assert held.status == ModerationStatus.PENDING
+    console.post("/console/community/topic/", {"action": "approve", "_selected_action": [held.pk]})
+    assert Topic.objects.get(pk=held.pk).status == ModerationStatus.APPROVED
+
+
+def test_red_packet_amounts_show_in_yuan(console: Client) -> None:
+    group = make_group()
+    funder = member(group, wallet=10_000)
+    member(group)
+    red_packets.send(funder, group.pk, amount=8888, shares=2, split="random")
+    assert "¥88.88" in console.get("/console/community/groupredpacket/").content.decode()
+
+
+def test_group_report_charts_shared_sales_and_fans(console: Client) -> None:
+    from jishi.orders import services as orders
+    from jishi.payments.services import pay_with_wallet
+    from jishi.testing.shop import shopper, skus
+
+    group = make_group()
+    (sku,) = skus(2500)
+    sharer = member(group)
+    activity.post_topic(sharer, group.pk, kind="share", title="好物", product_id=sku.product_id)
+    buyer = shopper(wallet=100_000)
+    member(group, buyer.user)
+    order = orders.place_order(buyer.user, [(sku.pk, 2)], buyer.address.pk, {})
+    pay_with_wallet(buyer.user, order.pk)
+    order.refresh_from_db()
+    body = console.get(f"/console/community/group/{group.pk}/report/").content.decode()
+    assert body.count('role="img"') == 2  # the two bar charts
+    assert format_yuan(order.lines.get().paid_amount) in body
+    assert sharer.nickname in body
+    assert "成交与排行" in console.get("/console/community/group/").content.decode()
