@@ -320,12 +320,21 @@ def write_batch(campaign_id: int, size: int | None = None, now: datetime | None 
         if not ids:
             return 0
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # The batch and its cursor commit together, so a batch lost in a crash is simply
+                # written again: no need to wait for this commit's WAL flush.
+                cursor.execute("SET LOCAL synchronous_commit = off")
             written = _insert_batch_messages(cursor, campaign, ids, now)
             placeholders = ", ".join(["%s"] * len(ids))
-            picked = f"m.campaign_id = %s AND m.user_id IN ({placeholders})"
+            picked = f"m.{connection.ops.quote_name('key')} = %s AND m.user_id IN ({placeholders})"
             for channel in [Channel.INBOX, *campaign.channel_content]:
                 delivery.enqueue(
-                    cursor, channel, marketing=True, message_filter=picked, params=[campaign.pk, *ids], now=now
+                    cursor,
+                    channel,
+                    marketing=True,
+                    message_filter=picked,
+                    params=[message_key(campaign.pk), *ids],
+                    now=now,
                 )
         _grant_gifts(campaign, ids, now)
         Campaign.objects.filter(pk=campaign.pk).update(cursor=ids[-1], targeted=campaign.targeted + written)
@@ -394,12 +403,17 @@ def run_due(now: datetime | None = None) -> int:
 # --- rendering for channels ----------------------------------------------------------------------------
 
 
-def _render_for_channel(row: Delivery, message: Message, user: User) -> tuple[str, str, dict[str, str]]:
-    campaign = (
-        Campaign.objects.select_related("coupon_template").filter(pk=row.campaign_id).first()
-        if row.campaign_id
-        else None
-    )
+def _render_for_channel(
+    row: Delivery, message: Message, user: User, cache: dict[str, Any]
+) -> tuple[str, str, dict[str, str]]:
+    key = f"campaign:{row.campaign_id}"
+    if key not in cache:
+        cache[key] = (
+            Campaign.objects.select_related("coupon_template").filter(pk=row.campaign_id).first()
+            if row.campaign_id
+            else None
+        )
+    campaign = cache[key]
     if campaign is None:
         return message.title, message.body, {}
     content = campaign.channel_content.get(row.channel) or {}

@@ -147,7 +147,7 @@ def _quiet_end(now: datetime, end: dtime) -> datetime:
     return candidate
 
 
-Renderer = Callable[[Delivery, Message, User], tuple[str, str, dict[str, str]]]
+Renderer = Callable[[Delivery, Message, User, dict[str, Any]], tuple[str, str, dict[str, str]]]
 _renderers: dict[str, Renderer] = {}
 
 
@@ -180,6 +180,7 @@ def _jobs(ids: list[int], now: datetime) -> list[_Job]:
     rows = list(Delivery.objects.filter(pk__in=ids).select_related("message", "user").order_by("id"))
     prefs = {p.user_id: p for p in MemberChannels.objects.filter(user_id__in={r.user_id for r in rows})}
     local = timezone.localtime(now).time()
+    batch_cache: dict[str, Any] = {}  # renderers keep what they loaded for the batch here
     jobs = []
     for row in rows:
         pref = prefs.get(row.user_id)
@@ -199,7 +200,7 @@ def _jobs(ids: list[int], now: datetime) -> list[_Job]:
         params: dict[str, str] = {}
         renderer = _renderers.get(row.message.key.split(":", 1)[0])
         if renderer is not None:
-            title, body, params = renderer(row, row.message, row.user)
+            title, body, params = renderer(row, row.message, row.user, batch_cache)
         jobs.append(
             _Job(
                 row,
@@ -249,7 +250,28 @@ def _call(send: Send, limiter: RateLimiter) -> Outcome:
         return Outcome(ok=False, reason=f"error:{type(exc).__name__}"[:64])
 
 
-on_delivered: list[Callable[[list[int]], None]] = []
+def _settle_sent(jobs: list[tuple[_Job, Outcome]], token: str, now: datetime) -> None:
+    """Successes of one batch in one statement per field set (only rows this claim still owns)."""
+    if not jobs:
+        return
+    mine = set(
+        Delivery.objects.filter(
+            pk__in=[j.delivery.pk for j, _o in jobs], claim=token, status=DeliveryStatus.QUEUED
+        ).values_list("pk", flat=True)
+    )
+    rows = []
+    for job, outcome in jobs:
+        if job.delivery.pk not in mine:
+            continue
+        row = job.delivery
+        row.status = DeliveryStatus.DELIVERED if outcome.delivered else DeliveryStatus.SENT
+        row.vendor_id, row.sent_at, row.reason = outcome.vendor_id, now, ""
+        row.delivered_at = now if outcome.delivered else None
+        row.claim, row.claimed_until = "", None
+        rows.append(row)
+    Delivery.objects.bulk_update(
+        rows, ["status", "vendor_id", "sent_at", "reason", "delivered_at", "claim", "claimed_until"], batch_size=500
+    )
 
 
 def _settle(job: _Job, outcome: Outcome | None, token: str, now: datetime) -> None:
@@ -261,20 +283,6 @@ def _settle(job: _Job, outcome: Outcome | None, token: str, now: datetime) -> No
         return
     if outcome is None:
         mine.update(status=DeliveryStatus.FAILED, reason="no_address", **release)
-        return
-    if outcome.ok:
-        status = DeliveryStatus.DELIVERED if outcome.delivered else DeliveryStatus.SENT
-        changed = mine.update(
-            status=status,
-            vendor_id=outcome.vendor_id,
-            sent_at=now,
-            delivered_at=now if outcome.delivered else None,
-            reason="",
-            **release,
-        )
-        if changed and outcome.delivered:
-            for hook in on_delivered:
-                hook([row.pk])
         return
     backoff = conf.notify_setting("RETRY_BACKOFF")
     if outcome.permanent or row.attempts > len(backoff):
@@ -323,9 +331,15 @@ def send_due(
     else:
         outcomes = {j.delivery.pk: _call(j.send, limiter) for j in sendable}  # type: ignore[arg-type]
     settled_at = timezone.now()
-    for job in jobs:  # rows were read after the claim counted this attempt
-        with transaction.atomic():
-            _settle(job, outcomes.get(job.delivery.pk), token, settled_at)
+    sent: list[tuple[_Job, Outcome]] = []
+    with transaction.atomic():
+        for job in jobs:  # rows were read after the claim counted this attempt
+            outcome = outcomes.get(job.delivery.pk)
+            if outcome is not None and outcome.ok and job.defer_until is None:
+                sent.append((job, outcome))
+            else:
+                _settle(job, outcome, token, settled_at)
+        _settle_sent(sent, token, settled_at)
     return len(jobs)
 
 
@@ -349,12 +363,7 @@ def apply_receipt(
     at = at or timezone.now()
     rows = Delivery.objects.filter(channel=channel, vendor_id=vendor_id, status=DeliveryStatus.SENT)
     if delivered:
-        ids = list(rows.values_list("id", flat=True))
-        changed = rows.update(status=DeliveryStatus.DELIVERED, delivered_at=at)
-        if changed:
-            for hook in on_delivered:
-                hook(ids)
-        return changed
+        return rows.update(status=DeliveryStatus.DELIVERED, delivered_at=at)
     return rows.update(status=DeliveryStatus.FAILED, reason=(reason or "vendor_failed")[:64])
 
 

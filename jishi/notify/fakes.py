@@ -240,3 +240,15 @@ class FakeWechat(_Server):
                 msg_id = 7_000_000 + self.msg_id
             return 200, {"errcode": 0, "errmsg": "ok", "msgid": msg_id}
         return 404, {"errcode": 404, "errmsg": "not found"}
+
+
+class SlowConsoleBackend:
+    """A channel that answers after ``SLOW_BACKEND_SECONDS`` (50 ms): shows throttle and concurrency."""
+
+    delay = 0.05
+
+    def send(self, message: Any) -> Any:
+        from .channels.base import Outcome
+
+        time.sleep(self.delay)
+        return Outcome(ok=True, vendor_id=f"slow-{message.delivery_id}")
