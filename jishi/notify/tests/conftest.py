@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jishi.marketing.tests.conftest import bargain_campaign, group_campaign, now  # noqa: F401
+from jishi.marketing.tests.conftest import bargain_campaign, group_campaign, make_template, now  # noqa: F401
 from jishi.notify.models import Message
 
 

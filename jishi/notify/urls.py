@@ -1,0 +1,13 @@
+"""Vendor callbacks (receipts) under /notify/."""
+
+from django.urls import path
+
+from . import receipts, views
+
+app_name = "notify"
+urlpatterns = [
+    path("receipts/sms/aliyun/<str:secret>/", receipts.aliyun_sms_report, name="aliyun_sms_report"),
+    path("receipts/sms/tencent/<str:secret>/", receipts.tencent_sms_report, name="tencent_sms_report"),
+    path("receipts/wechat/", receipts.wechat_push, name="wechat_push"),
+    path("c/<int:campaign_id>/", views.campaign_click, name="campaign_click"),
+]
