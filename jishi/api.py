@@ -29,6 +29,9 @@ from jishi.orders.api import admin_router as orders_admin_router
 from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
 from jishi.payments.api import router as payments_router
+from jishi.retail.api import admin_router as retail_admin_router
+from jishi.retail.api import router as retail_router
+from jishi.retail.api import staff_router as retail_staff_router
 
 api = NinjaAPI(
     title="Jishi API",
@@ -114,3 +117,6 @@ api.add_router("/", content_router, tags=["content"])
 api.add_router("/admin", content_admin_router, tags=["admin"])
 api.add_router("/", distribution_router, tags=["distribution"])
 api.add_router("/admin", distribution_admin_router, tags=["admin"])
+api.add_router("/", retail_router, tags=["retail"])
+api.add_router("/", retail_staff_router, tags=["retail-staff"])
+api.add_router("/admin", retail_admin_router, tags=["admin"])
