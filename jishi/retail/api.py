@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
 from jishi.accounts.auth import RoleAuth, buyer_auth, current_user, operator_auth
@@ -16,7 +17,7 @@ from jishi.core.errors import InvalidInput, NotFound
 from jishi.inventory.models import Location
 from jishi.orders.api import CheckoutIn, OrderSummary, PreviewOut, checkout_options, preview_body, summary
 
-from . import checkout, fulfilment, routing, stores
+from . import checkout, courier, fulfilment, routing, stores
 from .models import AreaKind, DeliverySlot, Fulfilment, FulfilmentStatus, StaffRole, Store, StoreStatus
 
 router = Router()  # public store pages; checkout endpoints carry buyer_auth
@@ -590,3 +591,30 @@ def store_stock(request: HttpRequest, store_id: ObjectId) -> Any:
         {"sku_id": i.sku_id, "name": i.sku.product.name, "on_hand": i.on_hand, "reserved": i.reserved}
         for i in stores.store_stock(store)[:500]
     ]
+
+
+# --- same-city courier ----------------------------------------------------------------
+
+
+@staff_router.post("/retail/staff/orders/{order_id}/courier", response=responses(FulfilmentOut))
+def request_courier(request: HttpRequest, order_id: ObjectId) -> Any:
+    return fulfilment_body(courier.request_courier(current_user(request), order_id), show_code=False)
+
+
+@staff_router.post("/retail/staff/orders/{order_id}/courier/cancel", response=responses(FulfilmentOut))
+def cancel_courier(request: HttpRequest, order_id: ObjectId) -> Any:
+    return fulfilment_body(courier.cancel_courier(current_user(request), order_id), show_code=False)
+
+
+class CallbackOut(Schema):
+    code: int
+    outcome: str
+
+
+@router.post("/retail/courier/callback", response=responses(CallbackOut), auth=None)
+def courier_callback(request: HttpRequest) -> Any:
+    try:
+        outcome = courier.apply_callback(request.body, request.headers)
+    except courier.InvalidCallback as exc:
+        raise InvalidInput(_("回调签名无效"), code="invalid_signature") from exc
+    return {"code": 0, "outcome": outcome}

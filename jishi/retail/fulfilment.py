@@ -132,17 +132,21 @@ def staff_fulfilment(actor: User, order_id: int) -> Fulfilment:
 def advance(actor: User, order_id: int, to: str) -> Fulfilment:
     """Move a paid store order one step along the board (the buyer is told)."""
     f = staff_fulfilment(actor, order_id)
+    if to == S.PICKED_UP:
+        raise Conflict(_("自提须核销取货码"), code="pickup_code_required")
+    return step(f, to, actor)
+
+
+def step(f: Fulfilment, to: str, actor: User | None) -> Fulfilment:
+    """One board move (staff checked by the caller; a courier callback has no actor)."""
     order = f.order
     if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED):
         raise Conflict(_("订单未付款或已结束"), code="order_not_fulfillable", fields={"status": [order.status]})
-    if to == S.PICKED_UP:
-        raise Conflict(_("自提须核销取货码"), code="pickup_code_required")
     with transaction.atomic():
         _move(f, to)
         if to == S.OUT_FOR_DELIVERY:
-            orders.ship_order(
-                actor, order.pk, carrier=str(_("门店配送")), tracking_number=f.courier_order_id or f"R{f.pk}"
-            )
+            tracking = f.courier_order_id or f"R{f.pk}"
+            orders.ship_order(actor, order.pk, carrier=str(f.courier or _("门店配送")), tracking_number=tracking)  # type: ignore[arg-type]
         elif to == S.DELIVERED:
             order.refresh_from_db()
             orders.complete_order(order)

@@ -22,17 +22,6 @@ from jishi.testing.concurrency import errors, race
 from jishi.testing.factories import AddressFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-CONF = "jishi.retail.conf.DEFAULTS"
-
-
-@pytest.fixture
-def sku() -> Any:
-    return SkuFactory(price=3000, stock=50)
-
-
-@pytest.fixture
-def store(sku: Any) -> Any:
-    return make_store("A店", stock={sku.pk: 10})
 
 
 def _address(user: Any, store: Any, meters: float) -> Any:
