@@ -15,10 +15,21 @@ from jishi.accounts.models import Role, User
 from jishi.core.api import ObjectId, OkOut, responses
 from jishi.core.errors import InvalidInput, NotFound
 from jishi.inventory.models import Location
+from jishi.loyalty import points
 from jishi.orders.api import CheckoutIn, OrderSummary, PreviewOut, checkout_options, preview_body, summary
 
-from . import checkout, courier, fulfilment, routing, stores
-from .models import AreaKind, DeliverySlot, Fulfilment, FulfilmentStatus, StaffRole, Store, StoreStatus
+from . import checkout, courier, fulfilment, pos, routing, stores
+from .models import (
+    AreaKind,
+    CounterSale,
+    DeliverySlot,
+    Fulfilment,
+    FulfilmentStatus,
+    StaffRole,
+    Store,
+    StoreStatus,
+    Tender,
+)
 
 router = Router()  # public store pages; checkout endpoints carry buyer_auth
 admin_router = Router(auth=operator_auth)
@@ -618,3 +629,156 @@ def courier_callback(request: HttpRequest) -> Any:
     except courier.InvalidCallback as exc:
         raise InvalidInput(_("回调签名无效"), code="invalid_signature") from exc
     return {"code": 0, "outcome": outcome}
+
+
+# --- member code and POS ----------------------------------------------------------------
+
+
+class MemberCodeOut(Schema):
+    token: str
+    expires_in: int
+
+
+@router.get("/retail/member-code", response=responses(MemberCodeOut), auth=buyer_auth)
+def my_member_code(request: HttpRequest) -> Any:
+    return pos.member_code(current_user(request))
+
+
+class IdentifyIn(Schema):
+    code: str | None = Field(None, min_length=1, max_length=400, description="会员动态码（扫码所得）")
+    phone: str | None = Field(None, min_length=5, max_length=20)
+
+
+class MemberOut(Schema):
+    member_id: int
+    name: str
+    phone: str
+    points: int
+
+
+def _mask(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else ""
+
+
+@staff_router.post("/retail/staff/members/identify", response=responses(MemberOut))
+def identify_member(request: HttpRequest, payload: IdentifyIn) -> Any:
+    if (payload.code is None) == (payload.phone is None):
+        raise InvalidInput(_("请提供会员码或手机号其中之一"), code="code_or_phone", fields={"code": [], "phone": []})
+    member = pos.redeem_member_code(payload.code) if payload.code else pos.member_by_phone(payload.phone or "")
+
+    return {
+        "member_id": member.pk,
+        "name": str(member),
+        "phone": _mask(member.phone),
+        "points": points.balance(member.pk),
+    }
+
+
+class BasketLineIn(Schema):
+    barcode: str = Field("", max_length=64)
+    sku_id: int | None = Field(None, ge=1, le=2**62)
+    quantity: int = Field(1, ge=1, le=999)
+
+
+class SaleIn(Schema):
+    member_id: int = ID
+    lines: list[BasketLineIn] = Field(..., min_length=1, max_length=100)
+    tender: Tender
+    coupon_ids: list[int] | None = Field(None, max_length=10)
+    use_points: int = Field(0, ge=0, le=10**9)
+
+
+class ReceiptLineOut(Schema):
+    name: str
+    quantity: int
+    unit_price: int
+    line_total: int
+    discount: int
+    paid_amount: int
+    refunded_quantity: int
+
+
+class ReceiptOut(Schema):
+    store: str
+    store_address: str
+    number: str
+    clerk: str
+    member: str
+    tender: str
+    status: str
+    at: datetime
+    lines: list[ReceiptLineOut]
+    adjustments: list[dict[str, Any]]
+    goods_amount: int
+    discount_amount: int
+    payable: int
+    paid_amount: int
+    refunded_amount: int
+    points: int
+
+
+class SaleOut(Schema):
+    order_id: int
+    number: str
+    status: str
+    payable: int
+    pay_url: str
+    receipt: ReceiptOut
+
+
+def sale_body(sale: CounterSale, pay: dict[str, Any] | None = None) -> dict[str, Any]:
+    sale.order.refresh_from_db()
+    return {
+        "order_id": sale.order_id,
+        "number": sale.order.number,
+        "status": sale.order.status,
+        "payable": sale.order.payable,
+        "pay_url": (pay or {}).get("pay_url", ""),
+        "receipt": pos.receipt(sale),
+    }
+
+
+@staff_router.post("/retail/staff/stores/{store_id}/sales", response=responses(SaleOut, 201))
+def ring_up(request: HttpRequest, store_id: ObjectId, payload: SaleIn) -> Any:
+    member = User.objects.filter(pk=payload.member_id, is_active=True).first()
+    if member is None:
+        raise NotFound(_("会员不存在"), code="member_not_found", fields={"member_id": [str(payload.member_id)]})
+    sale, pay = pos.ring_up(
+        current_user(request),
+        store_id,
+        member,
+        [pos.BasketLine(quantity=line.quantity, barcode=line.barcode, sku_id=line.sku_id) for line in payload.lines],
+        tender=payload.tender,
+        coupon_ids=payload.coupon_ids,
+        use_points=payload.use_points,
+    )
+    return Status(201, sale_body(sale, pay))
+
+
+@staff_router.get("/retail/staff/sales/{order_id}", response=responses(SaleOut))
+def get_sale(request: HttpRequest, order_id: ObjectId) -> Any:
+    return sale_body(pos.staff_sale(current_user(request), order_id))
+
+
+class RefundLineIn(Schema):
+    line_id: int = ID
+    quantity: int = Field(..., ge=1, le=999)
+
+
+class CounterRefundIn(Schema):
+    lines: list[RefundLineIn] | None = Field(None, max_length=100, description="省略时整单退")
+    reason: str = Field("", max_length=200)
+
+
+class CounterRefundOut(Schema):
+    after_sale_id: int
+    amount: int
+    sale: SaleOut
+
+
+@staff_router.post("/retail/staff/sales/{order_id}/refund", response=responses(CounterRefundOut))
+def counter_refund(request: HttpRequest, order_id: ObjectId, payload: CounterRefundIn) -> Any:
+    clerk = current_user(request)
+    lines = [(line.line_id, line.quantity) for line in payload.lines] if payload.lines else None
+    case = pos.counter_refund(clerk, order_id, lines, payload.reason)
+    return {"after_sale_id": case.pk, "amount": case.amount, "sale": sale_body(pos.staff_sale(clerk, order_id))}

@@ -7,6 +7,7 @@ class RetailConfig(AppConfig):
     verbose_name = _("新零售")
 
     def ready(self) -> None:
-        from . import handlers, steps  # noqa: F401
+        from . import counter, handlers, steps  # noqa: F401
 
         steps.register()
+        counter.register()
