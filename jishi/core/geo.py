@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, FloatField, Q, Value
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 _MAX_LAT = 89.9
@@ -56,6 +56,35 @@ def bounding_box(lat: float, lng: float, radius_m: float) -> Box:
     edge = min(_MAX_LAT, abs(lat) + dlat)
     dlng = min(180.0, dlat / math.cos(math.radians(edge)))
     return Box(lat - dlat, lat + dlat, lng - dlng, lng + dlng)
+
+
+def within_own_reach(
+    lat: float,
+    lng: float,
+    max_radius_m: float,
+    reach_field: str,
+    lat_field: str = "latitude",
+    lng_field: str = "longitude",
+) -> Q:
+    """Rows whose own radius (``reach_field``, metres) may reach (lat, lng): each row's box, in SQL.
+
+    Used beside ``bounding_box(lat, lng, max_radius_m).q()`` (which an index serves) so that only
+    rows that can cover the point come back. Conservative: never drops a row within reach."""
+    box = bounding_box(lat, lng, max_radius_m)
+    if box.min_lng < -180 or box.max_lng > 180:
+        return Q()  # across the antimeridian the plain box is enough
+    k_lat = math.degrees(1 / EARTH_RADIUS_M)
+    edge = min(_MAX_LAT, abs(lat) + math.degrees((max_radius_m + 1) / EARTH_RADIUS_M))
+    k_lng = k_lat / math.cos(math.radians(edge))
+    reach = F(reach_field) + Value(1.0, output_field=FloatField())
+    return Q(
+        **{
+            f"{lat_field}__gte": Value(lat, output_field=FloatField()) - reach * k_lat,
+            f"{lat_field}__lte": Value(lat, output_field=FloatField()) + reach * k_lat,
+            f"{lng_field}__gte": Value(lng, output_field=FloatField()) - reach * k_lng,
+            f"{lng_field}__lte": Value(lng, output_field=FloatField()) + reach * k_lng,
+        }
+    )
 
 
 def destination(lat: float, lng: float, bearing_deg: float, meters: float) -> tuple[float, float]:

@@ -68,9 +68,11 @@ _CANDIDATE_FIELDS = (
 
 def deliverable(lat: float, lng: float) -> list[Reach]:
     """Stores whose area covers (lat, lng), nearest first: one SQL statement."""
-    box = geo.bounding_box(lat, lng, retail_setting("MAX_RADIUS_M"))
+    cap = retail_setting("MAX_RADIUS_M")
+    box = geo.bounding_box(lat, lng, cap)
     candidates = (
-        Store.objects.filter(box.q(), status=StoreStatus.OPEN, delivery_enabled=True)
+        Store.objects.filter(box.q(), geo.within_own_reach(lat, lng, cap, "reach_m"))
+        .filter(status=StoreStatus.OPEN, delivery_enabled=True)
         .only(*_CANDIDATE_FIELDS)
         .order_by()
     )
