@@ -154,7 +154,8 @@ class StoreAdmin(OperatorOnly, admin.ModelAdmin):
     def fee_summary(self, obj: Store) -> str:
         tiers = "，".join(f"≤{t['up_to_m'] / 1000:g}km {yuan(t['fee'])}" for t in obj.fee_tiers or [])
         extra = f"，+{yuan(obj.fee_per_km_beyond)}/km" if obj.fee_per_km_beyond else ""
-        cap = f"，{_('封顶')} {yuan(obj.fee_cap)}" if obj.fee_cap else ""
+        capped = _("封顶")
+        cap = f"，{capped} {yuan(obj.fee_cap)}" if obj.fee_cap else ""
         return f"{tiers}{extra}{cap}" or "—"
 
     @admin.display(description=_("店员"))
@@ -206,7 +207,8 @@ class StoreAdmin(OperatorOnly, admin.ModelAdmin):
         ]
         chart_rows: list[tuple[str, int]] = []
         for d in data:
-            chart_rows += [(f"{d['name']} {_('线上')}", d["online"]), (f"{d['name']} {_('线下')}", d["offline"])]
+            online, offline = _("线上"), _("线下")
+            chart_rows += [(f"{d['name']} {online}", d["online"]), (f"{d['name']} {offline}", d["offline"])]
         context = {
             **self.admin_site.each_context(request),
             "title": _("门店销售：线上与线下"),

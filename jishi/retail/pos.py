@@ -199,6 +199,7 @@ def receipt(sale: CounterSale) -> dict[str, Any]:
         "member": str(order.user),
         "tender": sale.tender,
         "status": order.status,
+        "status_label": str(OrderStatus(order.status).label),
         "at": sale.created_at,
         "lines": [
             {
