@@ -131,3 +131,32 @@ def test_store_locator_and_member_code(live_server: Any, page: Page, shop: dict[
     login(page, live_server.url, member.phone, "/stores/member-code/")
     expect(page.locator("img[data-qr]")).to_be_visible()
     shot(page, "sf_member_code.png")
+
+
+def test_console_store_pages(live_server: Any, browser: Browser, shop: dict[str, Any]) -> None:
+    from jishi.retail import pos
+    from jishi.testing.factories import AdminFactory
+
+    store, sku = shop["store"], shop["sku"]
+    pos.ring_up(
+        clerk_of(store, UserFactory()), store.pk, UserFactory(), [pos.BasketLine(2, sku_id=sku.pk)], tender="cash"
+    )
+    admin = AdminFactory()
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/console/login/?next=/console/retail/store/")
+    page.fill("input[name=username]", admin.username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/console/retail/store/")
+    expect(page.locator("#result_list")).to_contain_text("西湖文三店")
+    shot(page, "console_stores.png")
+    page.goto(f"{live_server.url}/console/retail/store/{store.pk}/change/")
+    expect(page.locator("input[name=delivery_radius_m]")).to_have_value("3000")
+    shot(page, "console_store.png")
+    page.goto(f"{live_server.url}/console/retail/store/sales/")
+    expect(page.locator("table.retail-sales")).to_contain_text("¥60.00")
+    shot(page, "console_sales.png")
+    page.goto(f"{live_server.url}/console/retail/countersale/")
+    shot(page, "console_counter_sales.png")
+    context.close()
