@@ -34,6 +34,9 @@ from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
 from jishi.payments.api import router as payments_router
 from jishi.payments.providers.base import ProviderError
+from jishi.retail.api import admin_router as retail_admin_router
+from jishi.retail.api import router as retail_router
+from jishi.retail.api import staff_router as retail_staff_router
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +137,6 @@ api.add_router("/admin", distribution_admin_router, tags=["admin"])
 api.add_router("/", notify_router, tags=["notify"])
 api.add_router("/", community_router, tags=["community"])
 api.add_router("/admin", community_admin_router, tags=["admin"])
+api.add_router("/", retail_router, tags=["retail"])
+api.add_router("/", retail_staff_router, tags=["retail-staff"])
+api.add_router("/admin", retail_admin_router, tags=["admin"])

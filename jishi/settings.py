@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "jishi.distribution",
     "jishi.notify",
     "jishi.community",
+    "jishi.retail",
     "jishi.storefront",
     "jishi.demo",
 ]

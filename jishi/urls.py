@@ -27,5 +27,6 @@ urlpatterns = [
     path("loyalty/", include("jishi.storefront.loyalty_urls")),
     path("content/", include("jishi.storefront.content_urls")),
     path("community/", include("jishi.community.urls")),
+    path("stores/", include("jishi.storefront.retail_urls")),
     path("", include("jishi.storefront.urls")),
 ]

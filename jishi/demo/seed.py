@@ -9,6 +9,7 @@ to ``STEPS`` and leave the buyers in ``FRESH_PHONES`` untouched.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import random
 import sys
 import time
@@ -285,7 +286,7 @@ STEPS: list[tuple[str, Step]] = [
 
 # Each feature app may ship ``jishi/<app>/demo.py`` with its own ``STEPS``; they run after the
 # shop's own steps, in this (dependency) order.
-FEATURE_APPS = ("payments", "marketing", "loyalty", "content", "distribution", "notify", "community")
+FEATURE_APPS = ("payments", "marketing", "loyalty", "content", "distribution", "notify", "community", "retail")
 
 
 def all_steps() -> list[tuple[str, Step]]:
@@ -397,9 +398,13 @@ def seed_orders(n: int, stdout: Writer | None = None) -> int:
 def login_lines() -> list[str]:
     first, last = BUYER_PHONES[0], BUYER_PHONES[-1]
     fresh = sorted(FRESH_PHONES)
-    return [
+    lines = [
         "Demo logins (password for all: jishi-demo)",
         f"  operator      {ADMIN_USERNAME} / {DEMO_PASSWORD}",
         f"  buyers        {first}–{last} / {DEMO_PASSWORD}",
         f"  fresh buyers  {fresh[0]}–{fresh[-1]} (no addresses, orders or history)",
     ]
+    for app in FEATURE_APPS:  # a feature app's own logins (retail: a clerk per store)
+        module = importlib.util.find_spec(f"jishi.{app}.demo") and importlib.import_module(f"jishi.{app}.demo")
+        lines.extend(getattr(module, "login_lines", list)())
+    return lines

@@ -160,3 +160,33 @@ def restock(lines: Lines, reference: str, location_id: int | None = None) -> Non
     StockMove.objects.bulk_create(
         StockMove(sku_id=s, location_id=location_id, kind="restock", quantity=q, reference=reference) for s, q in merged
     )
+
+
+@transaction.atomic(savepoint=False)
+def transfer(lines: Lines, source_id: int, target_id: int, reference: str) -> None:
+    """Move unreserved stock between locations: every line leaves the source or none does."""
+    if source_id == target_id:
+        raise InvalidInput(_("调出与调入库位不能相同"), code="same_location", fields={"target": [str(target_id)]})
+    merged = _merged(lines)
+    short = [
+        sku_id
+        for sku_id, quantity in merged
+        if not StockItem.objects.filter(
+            sku_id=sku_id, location_id=source_id, on_hand__gte=F("reserved") + quantity
+        ).update(on_hand=F("on_hand") - quantity)
+    ]
+    if short:
+        raise OutOfStock(short)
+    for sku_id, quantity in merged:
+        item, _created = StockItem.objects.get_or_create(sku_id=sku_id, location_id=target_id)
+        StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + quantity)
+    StockMove.objects.bulk_create(
+        [
+            StockMove(sku_id=s, location_id=source_id, kind="transfer_out", quantity=q, reference=reference)
+            for s, q in merged
+        ]
+        + [
+            StockMove(sku_id=s, location_id=target_id, kind="transfer_in", quantity=q, reference=reference)
+            for s, q in merged
+        ]
+    )

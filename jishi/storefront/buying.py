@@ -27,6 +27,7 @@ from jishi.orders import services as orders
 from jishi.orders.models import OrderStatus
 from jishi.payments import services as payments
 from jishi.payments.models import PaymentMethod, PaymentStatus
+from jishi.retail import checkout as store_checkout
 
 from . import queries
 from .forms import (
@@ -137,6 +138,16 @@ def _describe_refusal(exc: DomainError) -> str:
     return message
 
 
+def _fulfilment(request: HttpRequest) -> tuple[str, int | None]:
+    """快递 / 同城配送 / 到店自提, from ``mode`` and ``store_id`` (anything else: express)."""
+    data = request.POST if request.method == "POST" else request.GET
+    mode = data.get("mode") or store_checkout.EXPRESS
+    store_id = _int_or_none(data.get("store_id"))
+    if mode not in ("delivery", "pickup") or store_id is None or not 1 <= store_id <= 2**62:
+        return store_checkout.EXPRESS, None
+    return mode, store_id
+
+
 def _checkout_url(params: dict[str, Any]) -> str:
     query = urlencode({k: v for k, v in params.items() if v})
     return reverse("storefront:checkout") + (f"?{query}" if query else "")
@@ -155,10 +166,17 @@ def _render_checkout(
     wanted = form.cleaned_data.get("address_id")
     chosen = next((a for a in addresses if a.pk == wanted), None) or next(iter(addresses), None)
     back = reverse("storefront:cart")
+    mode, store_id = _fulfilment(request)
     try:
-        checkout = orders.preview(user, form.lines(), chosen.pk if chosen else None)
+        checkout = store_checkout.preview(
+            user, form.lines(), chosen.pk if chosen else None, {}, mode=mode, store_id=store_id
+        )
     except DomainError as exc:
-        return problem(request, error_message(exc), status=exc.status, back=back, back_label=_("返回购物车"))
+        if mode == store_checkout.EXPRESS:
+            return problem(request, error_message(exc), status=exc.status, back=back, back_label=_("返回购物车"))
+        error, status, mode, store_id = error or error_message(exc), exc.status, store_checkout.EXPRESS, None
+        checkout = orders.preview(user, form.lines(), chosen.pk if chosen else None)
+    store_options = store_checkout.fulfilment_options(user, form.lines(), chosen.pk if chosen else None)
     context = {
         "checkout": checkout,
         "discounts": [a for a in checkout.adjustments if a.step != "shipping"],
@@ -169,6 +187,10 @@ def _render_checkout(
         "error": error,
         "address_form": address_form or AddressForm(),
         "address_open": address_form is not None or not addresses,
+        "mode": mode,
+        "store_id": store_id,
+        "store_options": store_options,
+        "fulfil_params": {**form.line_params(), "address_id": chosen.pk if chosen else ""},
     }
     return render(request, "storefront/checkout.html", context, status=status)
 
@@ -182,13 +204,16 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return problem(request, form_error_message(form), status=400, back=reverse("storefront:cart"))
     if request.method == "GET":
         return _render_checkout(request, form)
+    mode, store_id = _fulfilment(request)
     try:
-        order = orders.place_order(
+        [order, *_rest] = store_checkout.place(
             buyer(request),
             form.lines(),
             form.cleaned_data.get("address_id"),
             {"ref": request.session.get(REFERRAL_SESSION_KEY)},
-            form.cleaned_data.get("remark") or "",
+            mode=mode,
+            store_id=store_id,
+            remark=form.cleaned_data.get("remark") or "",
         )
     except DomainError as exc:
         return _render_checkout(request, form, error=_describe_refusal(exc), status=exc.status)

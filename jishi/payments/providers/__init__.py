@@ -197,3 +197,11 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_on_setting_changed)
+
+
+def register_provider(name: str, builder: Callable[[dict[str, Any]], PaymentProvider]) -> None:
+    """A higher layer adds a way to pay (retail: cash and card taken at a store's counter);
+    payments, refunds and the ledger treat it like any other provider."""
+    with _cache_lock:
+        _BUILDERS[name] = builder
+        _cache.pop(name, None)

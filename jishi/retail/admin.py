@@ -1,0 +1,271 @@
+"""Console: stores (hours, holidays, photos, staff, slots inline), store order boards,
+transfers, stock counts, counter sales, and store sales online vs offline with a chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from jishi.core.admin_views import yuan, yuan_column
+from jishi.core.charts import bar_chart
+from jishi.core.errors import DomainError
+from jishi.core.money import format_yuan
+from jishi.orders.admin import OperatorOnly
+from jishi.orders.models import OrderStatus
+
+from .models import (
+    CounterSale,
+    DeliverySlot,
+    Fulfilment,
+    StockCount,
+    Store,
+    StoreHoliday,
+    StoreHours,
+    StorePhoto,
+    StoreStaff,
+    Transfer,
+)
+
+
+class HoursInline(admin.TabularInline):
+    model = StoreHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = StoreHoliday
+    extra = 0
+
+
+class PhotoInline(admin.TabularInline):
+    model = StorePhoto
+    extra = 0
+
+
+class StaffInline(admin.TabularInline):
+    model = StoreStaff
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+class SlotInline(admin.TabularInline):
+    model = DeliverySlot
+    extra = 0
+    readonly_fields = ["booked"]
+
+
+def _area_of(data: dict[str, Any]) -> Any:
+    from . import stores
+
+    return stores.AreaSpec(
+        kind=data.get("area_kind") or "radius",
+        radius_m=data.get("delivery_radius_m"),
+        polygon=tuple(tuple(p) for p in data.get("polygon") or []),  # type: ignore[misc]
+        fee_tiers=tuple(stores.FeeTier(int(t["up_to_m"]), int(t["fee"])) for t in data.get("fee_tiers") or []),
+        fee_per_km_beyond=data.get("fee_per_km_beyond") or 0,
+        fee_cap=data.get("fee_cap") or 0,
+        min_order_amount=data.get("min_order_amount") or 0,
+    )
+
+
+class StoreForm(forms.ModelForm):
+    class Meta:
+        model = Store
+        fields = [
+            "name",
+            "city",
+            "address",
+            "phone",
+            "status",
+            "latitude",
+            "longitude",
+            "delivery_enabled",
+            "pickup_enabled",
+            "area_kind",
+            "delivery_radius_m",
+            "polygon",
+            "fee_tiers",
+            "fee_per_km_beyond",
+            "fee_cap",
+            "min_order_amount",
+            "prep_minutes",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        from . import stores
+
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            stores.check_area(data["latitude"], data["longitude"], _area_of(data))
+        except (DomainError, KeyError, TypeError, ValueError) as exc:
+            raise forms.ValidationError(str(getattr(exc, "message", exc))) from exc
+        return data
+
+
+@admin.register(Store)
+class StoreAdmin(OperatorOnly, admin.ModelAdmin):
+    form = StoreForm
+    list_display = ["name", "city", "status", "delivery_radius_m", "fee_summary", "minimum", "staff_count"]
+    list_filter = ["status", "city", "area_kind"]
+    search_fields = ["name", "address"]
+    readonly_fields = ["location", "reach_m"]
+    inlines = [HoursInline, HolidayInline, PhotoInline, StaffInline, SlotInline]
+    fieldsets = [
+        (None, {"fields": ["name", "city", "address", "phone", "status", "location"]}),
+        (_("位置"), {"fields": ["latitude", "longitude"]}),
+        (
+            _("配送范围与运费"),
+            {
+                "fields": [
+                    "delivery_enabled",
+                    "pickup_enabled",
+                    "area_kind",
+                    "delivery_radius_m",
+                    "polygon",
+                    "reach_m",
+                    "fee_tiers",
+                    "fee_per_km_beyond",
+                    "fee_cap",
+                    "min_order_amount",
+                    "prep_minutes",
+                ]
+            },
+        ),
+    ]
+    minimum = yuan_column("min_order_amount", _("起送"))
+
+    # Operators edit stores here; the area is checked (radius cap, tiers) by the store service.
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._console_allows(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._console_allows(request)
+
+    @admin.display(description=_("运费"))
+    def fee_summary(self, obj: Store) -> str:
+        tiers = "，".join(f"≤{t['up_to_m'] / 1000:g}km {yuan(t['fee'])}" for t in obj.fee_tiers or [])
+        extra = f"，+{yuan(obj.fee_per_km_beyond)}/km" if obj.fee_per_km_beyond else ""
+        capped = _("封顶")
+        cap = f"，{capped} {yuan(obj.fee_cap)}" if obj.fee_cap else ""
+        return f"{tiers}{extra}{cap}" or "—"
+
+    @admin.display(description=_("店员"))
+    def staff_count(self, obj: Store) -> int:
+        return obj.staff.count()
+
+    def save_model(self, request: HttpRequest, obj: Store, form: Any, change: bool) -> None:
+        from . import stores
+
+        spec = _area_of(form.cleaned_data)
+        if not change:
+            created = stores.create_store(
+                request.user,  # type: ignore[arg-type]
+                name=obj.name,
+                address=obj.address,
+                latitude=obj.latitude,
+                longitude=obj.longitude,
+                area=spec,
+                city=obj.city,
+                phone=obj.phone,
+            )
+            obj.pk, obj.location_id = created.pk, created.location_id
+            return
+        for key, value in stores.check_area(obj.latitude, obj.longitude, spec).items():
+            setattr(obj, key, value)
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list[Any]:
+        extra = [path("sales/", self.admin_site.admin_view(self.sales_view), name="retail_sales")]
+        return extra + super().get_urls()
+
+    def sales_view(self, request: HttpRequest) -> HttpResponse:
+        """Paid sales per store, online (delivery, pickup) against offline (counter)."""
+        live = ~Q(fulfilments__order__status__in=[OrderStatus.PENDING_PAYMENT, OrderStatus.CLOSED])
+        rows = Store.objects.annotate(
+            online=Sum("fulfilments__order__paid_amount", filter=live & ~Q(fulfilments__mode="offline"), default=0),
+            offline=Sum("fulfilments__order__paid_amount", filter=live & Q(fulfilments__mode="offline"), default=0),
+            orders=Count("fulfilments", filter=live),
+        ).order_by("id")
+        data = [
+            {
+                "name": s.name,
+                "online": s.online,
+                "offline": s.offline,
+                "orders": s.orders,
+                "total": s.online + s.offline,
+            }
+            for s in rows
+        ]
+        chart_rows: list[tuple[str, int]] = []
+        for d in data:
+            online, offline = _("线上"), _("线下")
+            chart_rows += [(f"{d['name']} {online}", d["online"]), (f"{d['name']} {offline}", d["offline"])]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("门店销售：线上与线下"),
+            "rows": [{**d, **{k + "_yuan": format_yuan(d[k]) for k in ("online", "offline", "total")}} for d in data],
+            "chart": bar_chart(chart_rows, value_label=str(_("实付金额")), format_value=format_yuan),
+        }
+        return TemplateResponse(request, "admin/retail/sales.html", context)
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(OperatorOnly, admin.ModelAdmin):
+    list_display = ["order", "store", "mode", "status", "slot", "distance_m", "fee_yuan", "rider", "created_at"]
+    list_filter = ["store", "mode", "status"]
+    search_fields = ["order__number"]
+    list_select_related = ["order", "store", "slot", "rider"]
+    fee_yuan = yuan_column("fee", _("配送费"), "fee")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the board moves through its services (clerk API) only
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Transfer)
+class TransferAdmin(OperatorOnly, admin.ModelAdmin):
+    list_display = ["number", "source", "target", "lines", "created_by", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StockCount)
+class StockCountAdmin(TransferAdmin):
+    list_display = ["number", "store", "lines", "created_by", "created_at"]
+
+
+@admin.register(CounterSale)
+class CounterSaleAdmin(OperatorOnly, admin.ModelAdmin):
+    list_display = ["order", "store", "clerk", "tender", "payable", "status", "created_at"]
+    list_filter = ["store", "tender"]
+    list_select_related = ["order", "store", "clerk"]
+    search_fields = ["order__number"]
+
+    @admin.display(description=_("实付"))
+    def payable(self, obj: CounterSale) -> str:
+        return yuan(obj.order.paid_amount)
+
+    @admin.display(description=_("状态"))
+    def status(self, obj: CounterSale) -> str:
+        return str(OrderStatus(obj.order.status).label)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

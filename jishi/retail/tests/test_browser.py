@@ -1,0 +1,162 @@
+"""Retail pages in headless Chromium: delivery vs pickup at checkout, a POS sale, the store
+locator and the member code (screenshots into JISHI_SCREENSHOT_DIR when set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from jishi.inventory import services as inventory
+from jishi.orders.models import Order, OrderStatus
+from jishi.retail import stores
+from jishi.retail.models import Fulfilment
+from jishi.retail.testing import clerk_of, make_store, point_from
+from jishi.testing.factories import DEFAULT_PASSWORD, AddressFactory, SkuFactory, UserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    folder = os.environ.get("JISHI_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
+
+
+def login(page: Page, base: str, phone: str, next_url: str) -> None:
+    page.goto(f"{base}/login/?next={next_url}")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[value=login]")
+    page.wait_for_url(f"**{next_url}")
+
+
+@pytest.fixture
+def shop() -> dict[str, Any]:
+    sku = SkuFactory(price=3000, stock=5, product__name="鲜榨橙汁", barcode="6901234567890")
+    store = make_store("西湖文三店", stock={sku.pk: 8})
+    from datetime import time
+
+    stores.set_hours(store, [(d, time(0), time(23, 59)) for d in range(7)])
+    return {"sku": sku, "store": store}
+
+
+def test_choose_delivery_then_pickup_at_checkout(live_server: Any, page: Page, shop: dict[str, Any]) -> None:
+    sku, store = shop["sku"], shop["store"]
+    buyer = UserFactory()
+    lat, lng = point_from(store, 1500)
+    AddressFactory(user=buyer, latitude=lat, longitude=lng)
+    login(page, live_server.url, buyer.phone, "/me/")
+    page.goto(f"{live_server.url}/checkout/?sku={sku.pk}&qty=2")
+    delivery = page.locator(f".fulfil-option[data-mode=delivery][data-store='{store.pk}']")
+    expect(delivery).to_contain_text("配送费 ¥5.00")
+    delivery.click()
+    page.wait_for_url("**mode=delivery**")
+    expect(page.locator("[data-step=shipping] dd")).to_have_text("+¥5.00")
+    expect(page.locator("[data-amount=payable]")).to_have_text("¥65.00")
+    shot(page, "sf_checkout_delivery.png")
+    page.locator(f".fulfil-option[data-mode=pickup][data-store='{store.pk}']").click()
+    page.wait_for_url("**mode=pickup**")
+    expect(page.locator("[data-step=shipping] dd")).to_have_text("免运费")
+    shot(page, "sf_checkout_pickup.png")
+    page.click(".submitbar button[type=submit]")
+    page.wait_for_url("**/pay/**")
+    order = Order.objects.get(user=buyer)
+    assert (order.location_id, order.shipping_fee, order.payable) == (store.location_id, 0, 6000)
+    assert Fulfilment.objects.get(order=order).mode == "pickup"
+    assert inventory.sellable([sku.pk])[sku.pk] == 5 + 8 - 2
+
+
+def test_pos_sale_at_the_counter(live_server: Any, page: Page, shop: dict[str, Any]) -> None:
+    sku, store = shop["sku"], shop["store"]
+    clerk = clerk_of(store, UserFactory())
+    member = UserFactory()
+    login(page, live_server.url, clerk.phone, "/me/")
+    page.goto(f"{live_server.url}/stores/pos/")
+    page.fill("input[name=member_phone]", member.phone)
+    page.fill("textarea[name=basket]", f"{sku.barcode} x 3")
+    page.select_option("select[name=tender]", "cash")
+    shot(page, "sf_pos.png")
+    page.click("#pos-form button[type=submit]")
+    page.wait_for_url("**/stores/pos/sales/**")
+    expect(page.locator("[data-amount=paid]")).to_have_text("¥90.00")
+    expect(page.locator("[data-status]")).to_have_text("已完成")
+    shot(page, "sf_pos_receipt.png")
+    order = Order.objects.get(user=member)
+    assert (order.status, order.meta["channel"], order.paid_amount) == (OrderStatus.COMPLETED, "offline", 9000)
+
+
+def test_store_locator_and_member_code(live_server: Any, page: Page, shop: dict[str, Any]) -> None:
+    store = shop["store"]
+    make_store("武林店", at=point_from(store, 2000, 90))
+    lat, lng = point_from(store, 300, 180)
+    page.goto(f"{live_server.url}/stores/?lat={lat}&lng={lng}")
+    cards = page.locator(".store-card h2")
+    expect(cards).to_have_text(["西湖文三店", "武林店"])
+    expect(page.locator(".store-card").first).to_contain_text("300 m")
+    shot(page, "sf_stores.png")
+    page.locator(".store-card").first.click()
+    expect(page.locator(".hours-table")).to_contain_text("00:00–23:59")
+    shot(page, "sf_store.png")
+    member = UserFactory()
+    login(page, live_server.url, member.phone, "/stores/member-code/")
+    expect(page.locator("img[data-qr]")).to_be_visible()
+    shot(page, "sf_member_code.png")
+
+
+def test_console_store_pages(live_server: Any, browser: Browser, shop: dict[str, Any]) -> None:
+    from jishi.retail import pos
+    from jishi.testing.factories import AdminFactory
+
+    store, sku = shop["store"], shop["sku"]
+    pos.ring_up(
+        clerk_of(store, UserFactory()), store.pk, UserFactory(), [pos.BasketLine(2, sku_id=sku.pk)], tender="cash"
+    )
+    admin = AdminFactory()
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/console/login/?next=/console/retail/store/")
+    page.fill("input[name=username]", admin.username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/console/retail/store/")
+    expect(page.locator("#result_list")).to_contain_text("西湖文三店")
+    shot(page, "console_stores.png")
+    page.goto(f"{live_server.url}/console/retail/store/{store.pk}/change/")
+    expect(page.locator("input[name=delivery_radius_m]")).to_have_value("3000")
+    shot(page, "console_store.png")
+    page.goto(f"{live_server.url}/console/retail/store/sales/")
+    expect(page.locator("table.retail-sales")).to_contain_text("¥60.00")
+    shot(page, "console_sales.png")
+    page.goto(f"{live_server.url}/console/retail/countersale/")
+    shot(page, "console_counter_sales.png")
+    context.close()
