@@ -16,6 +16,7 @@ from jishi.payments.providers import (
     RefundResult,
     register_provider,
 )
+from jishi.payments.providers.base import REFUND_SUCCEEDED
 
 TENDERS = ("cash", "card")
 
@@ -39,7 +40,13 @@ class CounterProvider:
         return None
 
     def refund(self, *, payment_no: str, refund_no: str, amount: int, total: int, reason: str = "") -> RefundResult:
-        return RefundResult(refund_no=refund_no, accepted=True, provider_refund_id=f"counter:{refund_no}")
+        return RefundResult(refund_no=refund_no, state=REFUND_SUCCEEDED, provider_refund_id=f"counter:{refund_no}")
+
+    def query_refund(self, *, payment_no: str, refund_no: str) -> RefundResult | None:
+        return None  # nothing remote to ask: a refund is settled the moment it is handed back
+
+    def close(self, payment_no: str) -> bool:
+        return True  # nothing was opened anywhere
 
 
 def register() -> None:
