@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "jishi.loyalty",
     "jishi.content",
     "jishi.distribution",
+    "jishi.rebate",
     "jishi.storefront",
     "jishi.demo",
 ]
@@ -212,6 +213,13 @@ JISHI: dict[str, Any] = {
     # payments
     "PAYMENT_RECONCILE_AFTER_SECONDS": env_int("JISHI_PAYMENT_RECONCILE_AFTER_SECONDS", 120),
     "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
+    # shopping-guide rebate (导购返佣)
+    "REBATE_BUYER_BP": env_int("JISHI_REBATE_BUYER_BP", 5000),  # 自购: 50% of the net commission
+    "REBATE_PROMOTER_BP": env_int("JISHI_REBATE_PROMOTER_BP", 2000),  # 分享: 20%
+    "REBATE_CREDENTIAL_KEY": env("JISHI_REBATE_CREDENTIAL_KEY", ""),  # empty: derived from SECRET_KEY
+    "REBATE_SYNC_OVERLAP_MINUTES": env_int("JISHI_REBATE_SYNC_OVERLAP_MINUTES", 10),
+    "REBATE_SYNC_LAG_MINUTES": env_int("JISHI_REBATE_SYNC_LAG_MINUTES", 3),
+    "REBATE_SYNC_BACKFILL_DAYS": env_int("JISHI_REBATE_SYNC_BACKFILL_DAYS", 30),
 }
 
 # Payment providers (jishi.payments.providers): the sandbox works with no configuration;

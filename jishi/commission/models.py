@@ -11,6 +11,11 @@ class CommissionSource(models.TextChoices):
     DISTRIBUTION = "distribution", _("分销佣金")
     CONTENT = "content", _("内容佣金")
     LEADER = "leader", _("团长佣金")
+    REBATE = "rebate", _("导购返利")  # order_id is a rebate network order's id, not a shop order's
+
+
+# Sources whose order_id is a shop order (order events address their commissions).
+SHOP_ORDER_SOURCES = (CommissionSource.DISTRIBUTION, CommissionSource.CONTENT, CommissionSource.LEADER)
 
 
 class CommissionStatus(models.TextChoices):
