@@ -220,7 +220,7 @@ class FakeTaobao(FakeNetwork):
         cursor = params.get("position_index")
         if cursor and params.get("jump_type") == "1" and _int(params.get("page_no"), 1) > 1:
             try:
-                offset = int(base64.b64decode(cursor).decode().split(":")[1])
+                offset = int(base64.b64decode(cursor).decode().rsplit(":", 1)[1])
             except (ValueError, IndexError):
                 offset = 0
         page = keys[offset : offset + size]

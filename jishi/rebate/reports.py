@@ -181,7 +181,11 @@ def from_jd(row: dict[str, Any]) -> OrderReport:
     )
 
 
-READERS: dict[str, Callable[[dict[str, Any]], OrderReport]] = {Network.TAOBAO: from_taobao, Network.PDD: from_pdd, Network.JD: from_jd}
+READERS: dict[str, Callable[[dict[str, Any]], OrderReport]] = {
+    Network.TAOBAO: from_taobao,
+    Network.PDD: from_pdd,
+    Network.JD: from_jd,
+}
 
 
 def read_report(network: str, row: dict[str, Any]) -> OrderReport:
