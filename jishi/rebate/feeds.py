@@ -99,6 +99,7 @@ def _count(value: Any) -> int:
 
 
 def _urls(value: Any) -> list[str]:
+    items: list[Any]
     if isinstance(value, list):
         items = [v.get("url") if isinstance(v, dict) else v for v in value]
     elif isinstance(value, str) and value.strip():
@@ -198,7 +199,11 @@ def jd_goods(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     }
 
 
-GOODS_READERS = {Network.TAOBAO: taobao_goods, Network.PDD: pdd_goods, Network.JD: jd_goods}
+GOODS_READERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
+    Network.TAOBAO: taobao_goods,
+    Network.PDD: pdd_goods,
+    Network.JD: jd_goods,
+}
 
 
 def _checked(item_id: str, fields: dict[str, Any]) -> None:
