@@ -29,6 +29,9 @@ from jishi.orders.api import admin_router as orders_admin_router
 from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
 from jishi.payments.api import router as payments_router
+from jishi.rebate.api import admin_router as rebate_admin_router
+from jishi.rebate.api import public_router as rebate_public_router
+from jishi.rebate.api import router as rebate_router
 
 api = NinjaAPI(
     title="Jishi API",
@@ -114,3 +117,6 @@ api.add_router("/", content_router, tags=["content"])
 api.add_router("/admin", content_admin_router, tags=["admin"])
 api.add_router("/", distribution_router, tags=["distribution"])
 api.add_router("/admin", distribution_admin_router, tags=["admin"])
+api.add_router("/", rebate_public_router, tags=["rebate"])
+api.add_router("/", rebate_router, tags=["rebate"])
+api.add_router("/admin", rebate_admin_router, tags=["admin"])

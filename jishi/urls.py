@@ -24,5 +24,6 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("loyalty/", include("jishi.storefront.loyalty_urls")),
     path("content/", include("jishi.storefront.content_urls")),
+    path("rebate/", include("jishi.storefront.rebate.urls")),
     path("", include("jishi.storefront.urls")),
 ]

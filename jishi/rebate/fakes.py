@@ -41,7 +41,7 @@ class FakeNetwork(ABC):
     network = ""
     key_fields: tuple[str, ...] = ()
 
-    def __init__(self, app_key: str = "fake-app-key", secret: str = "fake-secret") -> None:  # noqa: S107
+    def __init__(self, app_key: str = "fake-app-key", secret: str = "fake-secret", port: int = 0) -> None:  # noqa: S107
         self.app_key = app_key
         self.secret = secret
         self.clock: Callable[[], datetime] = _now
@@ -84,7 +84,7 @@ class FakeNetwork(ABC):
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread: threading.Thread | None = None
 
@@ -129,6 +129,14 @@ class FakeNetwork(ABC):
             self.put(row, moment)
             count += 1
         return count
+
+    def dump(self) -> list[dict[str, Any]]:
+        """Every order with its update time (to hand the same data to another process)."""
+        with self.lock:
+            return [{"row": self.rows[k], "updated": self.updated[k].isoformat()} for k in sorted(self.rows)]
+
+    def load(self, rows: Iterable[dict[str, Any]]) -> int:
+        return self.put_many((item["row"], datetime.fromisoformat(item["updated"])) for item in rows)
 
     @abstractmethod
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:

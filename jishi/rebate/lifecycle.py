@@ -26,7 +26,7 @@ from jishi.commission import services as commission
 from jishi.commission.models import CommissionSource
 from jishi.core import audit
 from jishi.core.errors import Conflict, NotFound
-from jishi.core.money import BP_DENOMINATOR, allocate
+from jishi.core.money import BP_DENOMINATOR, allocate, format_yuan
 from jishi.distribution.services import current_promoter_user_id
 
 from .models import (
@@ -36,10 +36,11 @@ from .models import (
     OrderAnomaly,
     OrderStatus,
     RebateSource,
+    RebateSplit,
     ReviewState,
     TrackedLink,
 )
-from .reports import OrderReport
+from .reports import BEIJING, OrderReport
 from .splits import split_for
 from .statuses import EARNING, RANK, TERMINAL
 
@@ -93,12 +94,13 @@ def record_reports(source: RebateSource | None, network: str, reports: Sequence[
             .order_by("pk")
         }
         buyers = _buyers_by_tracking(network, {r.tracking_id for r in by_key.values() if r.tracking_id})
+        rules = _Rules()
         for key, report in by_key.items():
             order = rows[key]
             fresh = order.raw_status == "" and order.status == ""
             if fresh:
                 result.created += 1
-            outcome = _apply(order, report, fresh, buyers)
+            outcome = _apply(order, report, fresh, buyers, rules)
             result.anomalies += outcome.anomalies
             result.credited += outcome.credited
             if outcome.changed:
@@ -132,6 +134,25 @@ def _buyers_by_tracking(network: str, tracking_ids: set[str]) -> dict[str, int]:
 
 
 @dataclass
+class _Rules:
+    """What one page asks again and again (a network's split, a buyer's promoter), read once."""
+
+    splits: dict[str, RebateSplit] = field(default_factory=dict)
+    promoters: dict[int, int | None] = field(default_factory=dict)
+
+    def split(self, network: str) -> RebateSplit:
+        if network not in self.splits:
+            self.splits[network] = split_for(network)
+        return self.splits[network]
+
+    def promoter(self, buyer_id: int) -> int | None:
+        if buyer_id not in self.promoters:
+            found = current_promoter_user_id(buyer_id)
+            self.promoters[buyer_id] = None if found == buyer_id else found
+        return self.promoters[buyer_id]
+
+
+@dataclass
 class _Outcome:
     changed: bool = False
     anomalies: int = 0
@@ -143,7 +164,7 @@ def _anomaly(order: NetworkOrder, kind: str, detail: str) -> int:
     return int(created)
 
 
-def _apply(order: NetworkOrder, report: OrderReport, fresh: bool, buyers: dict[str, int]) -> _Outcome:
+def _apply(order: NetworkOrder, report: OrderReport, fresh: bool, buyers: dict[str, int], rules: _Rules) -> _Outcome:
     outcome = _Outcome()
     current = OrderStatus(order.status) if order.status else None
     new = report.status
@@ -161,7 +182,7 @@ def _apply(order: NetworkOrder, report: OrderReport, fresh: bool, buyers: dict[s
             outcome.anomalies += _anomaly(order, AnomalyKind.STATUS_BACKWARDS, f"{current}→{new}")
     elif current == OrderStatus.SETTLED and new == OrderStatus.SETTLED:
         if report.commission_actual != order.commission_actual:
-            detail = f"{order.commission_actual}→{report.commission_actual}"
+            detail = f"{_yuan(order.commission_actual)}→{_yuan(report.commission_actual)}"
             outcome.anomalies += _anomaly(order, AnomalyKind.CHANGED_AFTER_SETTLEMENT, detail)
     elif current is not None and RANK[new] == RANK[current]:
         refreshed = _report_fields(report)
@@ -177,9 +198,13 @@ def _apply(order: NetworkOrder, report: OrderReport, fresh: bool, buyers: dict[s
     for name, value in updates.items():
         setattr(order, name, value)
     outcome.changed = True
-    outcome.credited = _move_credit(order)
+    outcome.credited = _move_credit(order, rules)
     order.save()
     return outcome
+
+
+def _yuan(fen: int | None) -> str:
+    return "-" if fen is None else format_yuan(fen)
 
 
 def _not_older(order: NetworkOrder, report: OrderReport) -> bool:
@@ -189,21 +214,24 @@ def _not_older(order: NetworkOrder, report: OrderReport) -> bool:
 
 
 def _report_fields(report: OrderReport) -> dict[str, Any]:
-    settled_at = report.settled_at if report.status == OrderStatus.SETTLED else None
-    return {
+    fields: dict[str, Any] = {
         "item_id": report.item_id[:64],
         "item_title": report.item_title,
         "paid_amount": report.paid_amount,
         "commission_estimate": report.commission_estimate,
-        "commission_actual": report.commission_actual,
         "service_fee": report.service_fee,
         "ordered_at": report.ordered_at,
         "network_updated_at": report.updated_at,
-        "settled_at": settled_at,
-        "settle_month": (settled_at or timezone.now()).strftime("%Y-%m")
-        if report.status == OrderStatus.SETTLED
-        else "",
     }
+    if report.status == OrderStatus.SETTLED:
+        # Kept once settled, so an order refunded later still counts in its settlement month.
+        settled_at = report.settled_at or timezone.now()
+        fields.update(
+            commission_actual=report.commission_actual,
+            settled_at=settled_at,
+            settle_month=settled_at.astimezone(BEIJING).strftime("%Y-%m"),
+        )
+    return fields
 
 
 def net_commission(order: NetworkOrder) -> int:
@@ -212,10 +240,10 @@ def net_commission(order: NetworkOrder) -> int:
     return max(0, gross - order.service_fee)
 
 
-def split_shares(network: str, base: int, has_promoter: bool) -> tuple[int, int, int]:
+def split_shares(network: str, base: int, has_promoter: bool, rule: RebateSplit | None = None) -> tuple[int, int, int]:
     """(buyer, promoter, platform) of ``base`` fen: the promoter's part is the platform's when
     there is no promoter; the parts always sum to ``base``."""
-    rule = split_for(network)
+    rule = rule or split_for(network)
     promoter_bp = rule.promoter_bp if has_promoter else 0
     buyer, promoter, platform = allocate(
         base, [rule.buyer_bp, promoter_bp, BP_DENOMINATOR - rule.buyer_bp - promoter_bp]
@@ -223,14 +251,12 @@ def split_shares(network: str, base: int, has_promoter: bool) -> tuple[int, int,
     return buyer, promoter, platform
 
 
-def _grant(order: NetworkOrder) -> int:
+def _grant(order: NetworkOrder, rules: _Rules) -> int:
     assert order.buyer_id is not None
     base = net_commission(order)
-    promoter_id = current_promoter_user_id(order.buyer_id)
-    if promoter_id == order.buyer_id:
-        promoter_id = None
-    buyer_share, promoter_share, platform_share = split_shares(order.network, base, promoter_id is not None)
-    rule = split_for(order.network)
+    promoter_id = rules.promoter(order.buyer_id)
+    rule = rules.split(order.network)
+    buyer_share, promoter_share, platform_share = split_shares(order.network, base, promoter_id is not None, rule)
     shares = [commission.Share(order.buyer_id, 1, order.pk, None, base, buyer_share, rule.buyer_bp)]
     if promoter_id is not None:
         shares.append(commission.Share(promoter_id, 2, order.pk, None, base, promoter_share, rule.promoter_bp))
@@ -262,7 +288,7 @@ def _settle(order: NetworkOrder) -> None:
         order.reversed_amount += lowered
     elif settled_base > order.base_amount:
         # Shares were granted on the estimate; the extra stays with the platform and is listed.
-        _anomaly(order, AnomalyKind.SETTLED_ABOVE_ESTIMATE, f"{order.base_amount}→{settled_base}")
+        _anomaly(order, AnomalyKind.SETTLED_ABOVE_ESTIMATE, f"{_yuan(order.base_amount)}→{_yuan(settled_base)}")
     commission.release_now(SOURCE, order.pk)
     order.credit = CreditState.AVAILABLE
 
@@ -274,14 +300,14 @@ def _reverse(order: NetworkOrder) -> None:
     order.credit = CreditState.REVERSED
 
 
-def _move_credit(order: NetworkOrder) -> int:
+def _move_credit(order: NetworkOrder, rules: _Rules | None = None) -> int:
     """Bring the ledger in line with the order's status; returns fen newly granted."""
     if order.buyer_id is None:
         return 0  # waits in the review queue
     granted = 0
     status = OrderStatus(order.status)
     if order.credit == CreditState.NONE and status in EARNING:
-        granted = _grant(order)
+        granted = _grant(order, rules or _Rules())
     if status == OrderStatus.SETTLED and order.credit == CreditState.PENDING:
         _settle(order)
     if status in TERMINAL and order.credit in {CreditState.PENDING, CreditState.AVAILABLE}:

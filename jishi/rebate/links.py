@@ -72,7 +72,5 @@ def share_text(goods: RebateGoods, link: TrackedLink) -> str:
             _("领券立减 %(coupon)s，券后 %(price)s")
             % {"coupon": format_yuan(goods.price - after), "price": format_yuan(after)}
         )
-    lines.append(
-        _("复制这段话 %(code)s 打开 %(app)s") % {"code": share_code_text(link), "app": goods.get_network_display()}
-    )
+    lines.append(_("复制这段话 %(code)s 打开 %(app)s") % {"code": share_code_text(link), "app": goods.app_name})
     return "\n".join(lines)

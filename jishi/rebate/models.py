@@ -15,6 +15,9 @@ class Network(models.TextChoices):
     JD = "jd", _("京东联盟")
 
 
+NETWORK_APPS = {Network.TAOBAO: _("淘宝"), Network.PDD: _("拼多多"), Network.JD: _("京东")}  # the apps buyers open
+
+
 class RebateSource(models.Model):
     """One network account: credentials (the secret encrypted at rest), PID, and the sync watermark."""
 
@@ -94,6 +97,10 @@ class RebateGoods(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def app_name(self) -> str:
+        return str(NETWORK_APPS[Network(self.network)])
 
 
 class GoodsSearchTerm(models.Model):
@@ -203,6 +210,10 @@ class NetworkOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network}:{self.order_id}/{self.sub_order_id}"
+
+    @property
+    def app_name(self) -> str:
+        return str(NETWORK_APPS[Network(self.network)])
 
 
 class UnmatchedOrder(NetworkOrder):

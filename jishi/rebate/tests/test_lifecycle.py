@@ -101,7 +101,7 @@ def test_settled_above_estimate_is_listed_and_keeps_shares() -> None:
     record(moved(first, S.SETTLED, commission_actual=1200))
     assert available(buyer) == 500
     assert list(OrderAnomaly.objects.values_list("kind", "detail")) == [
-        (AnomalyKind.SETTLED_ABOVE_ESTIMATE, "1000→1200")
+        (AnomalyKind.SETTLED_ABOVE_ESTIMATE, "¥10.00→¥12.00")
     ]
 
 

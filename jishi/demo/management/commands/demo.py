@@ -18,6 +18,7 @@ from jishi.demo.processes import (
     worker_command,
 )
 from jishi.demo.seed import login_lines, seed_demo
+from jishi.rebate.demo import fakes_command as rebate_fakes_command
 
 
 class Command(BaseCommand):
@@ -46,11 +47,13 @@ class Command(BaseCommand):
         port = choose_port(host, options["port"])
         base = f"http://{display_host(host)}:{port}"
         # The children open their own connections; this process only supervises.
+        rebate_fakes = rebate_fakes_command(display_host(host))  # the affiliate networks' local fakes
         connections.close_all()
         supervisor = Supervisor(
             {
                 "worker": worker_command(),
                 "server": gunicorn_command(host, port, workers=options["workers"]),
+                **rebate_fakes,
             },
             out=self.stdout,
         )
