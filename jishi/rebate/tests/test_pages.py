@@ -63,6 +63,9 @@ def test_take_coupon_makes_my_code_and_link(catalogue: None) -> None:
     after = client.get(f"/rebate/g/{item.pk}/").content.decode()
     assert f"￥{link.share_code}￥" in after
     assert f"relationId={link.tracking_id}" in after
+    poster = client.get(f"/rebate/g/{item.pk}/poster.png")
+    assert (poster.status_code, poster["Content-Type"], poster.content[:8]) == (200, "image/png", b"\x89PNG\r\n\x1a\n")
+    assert signed_in(UserFactory()).get(f"/rebate/g/{item.pk}/poster.png").status_code == 404  # no link yet
     anonymous = Client().post(f"/rebate/g/{item.pk}/take/")
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
     assert Client().get("/rebate/g/999999/").status_code == 404

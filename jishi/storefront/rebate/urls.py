@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.feed, name="feed"),
     path("g/<int:goods_id>/", views.detail, name="detail"),
     path("g/<int:goods_id>/take/", views.take_coupon, name="take"),
+    path("g/<int:goods_id>/poster.png", views.poster, name="poster"),
     path("orders/", views.orders, name="orders"),
     path("balance/", views.balance, name="balance"),
 ]

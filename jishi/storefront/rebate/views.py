@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jishi.commission import services as commission
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
+from jishi.distribution.poster import render_poster
 from jishi.distribution.services import get_settings as distribution_rules
 from jishi.rebate import goods as rebate_goods
 from jishi.rebate import links
@@ -108,6 +109,25 @@ def detail(request: HttpRequest, goods_id: int) -> HttpResponse:
         "is_promoter": promoter,
     }
     return render(request, "storefront/rebate/detail.html", context)
+
+
+@login_required(login_url="storefront:login")
+@require_GET
+def poster(request: HttpRequest, goods_id: int) -> HttpResponse:
+    """The buyer's share poster (distribution's poster): title, price after coupon, QR of the tracked link."""
+    item = _goods_or_404(goods_id)
+    link = TrackedLink.objects.filter(user=buyer(request), network=item.network).first()
+    if link is None:
+        raise Http404
+    png = render_poster(
+        title=item.title,
+        price=rebate_goods.price_after_coupon(item),
+        image_path=None,  # goods pictures are the network's URLs: never fetched by the server
+        code=link.share_code,
+        share_url=links.tracked_url(item, link)
+        or request.build_absolute_uri(reverse("rebate_pages:detail", args=[item.pk])),
+    )
+    return HttpResponse(png, content_type="image/png")
 
 
 @login_required(login_url="storefront:login")
