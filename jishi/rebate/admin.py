@@ -61,7 +61,7 @@ class RebateSourceAdmin(admin.ModelAdmin):
     @admin.display(description=_("同步延迟"))
     def lag(self, obj: RebateSource) -> str:
         lag = sync_lag(obj)
-        return "-" if lag is None else f"{int(lag.total_seconds() // 60)} 分钟"
+        return "-" if lag is None else _("%(m)d 分钟") % {"m": int(lag.total_seconds() // 60)}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.readonly_fields, "network") if obj else self.readonly_fields
