@@ -34,6 +34,9 @@ from jishi.orders.api import router as orders_router
 from jishi.payments.api import admin_router as payments_admin_router
 from jishi.payments.api import router as payments_router
 from jishi.payments.providers.base import ProviderError
+from jishi.rebate.api import admin_router as rebate_admin_router
+from jishi.rebate.api import public_router as rebate_public_router
+from jishi.rebate.api import router as rebate_router
 from jishi.retail.api import admin_router as retail_admin_router
 from jishi.retail.api import router as retail_router
 from jishi.retail.api import staff_router as retail_staff_router
@@ -140,3 +143,6 @@ api.add_router("/admin", community_admin_router, tags=["admin"])
 api.add_router("/", retail_router, tags=["retail"])
 api.add_router("/", retail_staff_router, tags=["retail-staff"])
 api.add_router("/admin", retail_admin_router, tags=["admin"])
+api.add_router("/", rebate_public_router, tags=["rebate"])
+api.add_router("/", rebate_router, tags=["rebate"])
+api.add_router("/admin", rebate_admin_router, tags=["admin"])

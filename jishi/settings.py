@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "jishi.notify",
     "jishi.community",
     "jishi.retail",
+    "jishi.rebate",
     "jishi.storefront",
     "jishi.demo",
 ]
@@ -291,6 +292,13 @@ JISHI: dict[str, Any] = {
     # A refund left requested this long (crash, outage) is retried by the resume job.
     "REFUND_RESUME_AFTER_SECONDS": env_int("JISHI_REFUND_RESUME_AFTER_SECONDS", 60),
     "PUBLIC_URL": env("JISHI_PUBLIC_URL", ""),
+    # shopping-guide rebate (导购返佣)
+    "REBATE_BUYER_BP": env_int("JISHI_REBATE_BUYER_BP", 5000),  # 自购: 50% of the net commission
+    "REBATE_PROMOTER_BP": env_int("JISHI_REBATE_PROMOTER_BP", 2000),  # 分享: 20%
+    "REBATE_CREDENTIAL_KEY": env("JISHI_REBATE_CREDENTIAL_KEY", ""),  # empty: derived from SECRET_KEY
+    "REBATE_SYNC_OVERLAP_MINUTES": env_int("JISHI_REBATE_SYNC_OVERLAP_MINUTES", 10),
+    "REBATE_SYNC_LAG_MINUTES": env_int("JISHI_REBATE_SYNC_LAG_MINUTES", 3),
+    "REBATE_SYNC_BACKFILL_DAYS": env_int("JISHI_REBATE_SYNC_BACKFILL_DAYS", 30),
 }
 
 # Payment providers (jishi.payments.providers): the sandbox (anyone can "pay" with it) is off

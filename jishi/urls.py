@@ -28,5 +28,6 @@ urlpatterns = [
     path("content/", include("jishi.storefront.content_urls")),
     path("community/", include("jishi.community.urls")),
     path("stores/", include("jishi.storefront.retail_urls")),
+    path("rebate/", include("jishi.storefront.rebate.urls")),
     path("", include("jishi.storefront.urls")),
 ]

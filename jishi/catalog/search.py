@@ -115,6 +115,9 @@ def _query_conditions(q: str) -> list[Q]:
     return conditions
 
 
+query_conditions = _query_conditions  # shared with other indexes built from ``terms_for`` (rebate goods)
+
+
 def ranked_product_ids(q: str, products: QuerySet[Product], cap: int = 1000) -> list[int]:
     """Ids of ``products`` matching ``q``, best first (all terms matched before some)."""
     conditions = _query_conditions(q)

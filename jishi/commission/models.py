@@ -12,6 +12,16 @@ class CommissionSource(models.TextChoices):
     CONTENT = "content", _("内容佣金")
     LEADER = "leader", _("团长佣金")
     GROUP_LEADER = "group_leader", _("拼团团长奖励")
+    REBATE = "rebate", _("导购返利")  # order_id is a rebate network order's id, not a shop order's
+
+
+# Sources whose order_id is a shop order (order events address their commissions).
+SHOP_ORDER_SOURCES = (
+    CommissionSource.DISTRIBUTION,
+    CommissionSource.CONTENT,
+    CommissionSource.LEADER,
+    CommissionSource.GROUP_LEADER,
+)
 
 
 class CommissionStatus(models.TextChoices):

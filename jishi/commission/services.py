@@ -29,7 +29,15 @@ from jishi.core.sql import insert_once
 from jishi.orders import locks as order_locks
 from jishi.orders.models import AfterSale, AfterSaleStatus
 
-from .models import Commission, CommissionRefund, CommissionStatus, Withdrawal, WithdrawalChannel, WithdrawalStatus
+from .models import (
+    SHOP_ORDER_SOURCES,
+    Commission,
+    CommissionRefund,
+    CommissionStatus,
+    Withdrawal,
+    WithdrawalChannel,
+    WithdrawalStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,9 @@ def schedule_unfreeze(order_id: int, completed_at: datetime) -> int:
     can still be refunded)."""
     scheduled = 0
     window = timedelta(days=setting("AFTER_SALE_DAYS"))
-    rows = Commission.objects.filter(order_id=order_id, status=CommissionStatus.FROZEN, unfreeze_at__isnull=True)
+    rows = Commission.objects.filter(
+        order_id=order_id, source__in=SHOP_ORDER_SOURCES, status=CommissionStatus.FROZEN, unfreeze_at__isnull=True
+    )
     for days in set(rows.values_list("freeze_days", flat=True)):
         due = completed_at + max(timedelta(days=days), window)
         scheduled += rows.filter(freeze_days=days).update(unfreeze_at=due)
@@ -135,6 +145,20 @@ def unfreeze_due(now: datetime | None = None, limit: int = 1000) -> int:
             if AfterSale.objects.filter(order_id=order_id, status__in=OPEN_CASE_STATUSES).exists():
                 continue
             for commission in due.filter(order_id=order_id).select_for_update().order_by("id"):
+                _release(commission, now)
+                moved += 1
+    return moved
+
+
+def release_now(source: str, order_id: int, now: datetime | None = None) -> int:
+    """Make one order's frozen commissions of ``source`` available at once (the order settled
+    elsewhere, e.g. a rebate network paid); debt is repaid first. Returns how many moved."""
+    now = now or timezone.now()
+    moved = 0
+    with transaction.atomic():
+        rows = Commission.objects.select_for_update().filter(source=source, order_id=order_id).order_by("id")
+        for commission in rows:
+            if commission.status == CommissionStatus.FROZEN:
                 _release(commission, now)
                 moved += 1
     return moved
@@ -182,8 +206,12 @@ def _targets(group: list[Commission], refunded_base: int, full: bool) -> list[in
     return allocate(target_total, amounts)
 
 
-def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[str, Any]], full: bool) -> int:
-    """Reverse commissions on refunded lines in proportion; returns fen reversed."""
+def reverse_for_refund(
+    *, order_id: int, refund_key: str, lines: Sequence[dict[str, Any]], full: bool, source: str | None = None
+) -> int:
+    """Reverse commissions on refunded lines in proportion; returns fen reversed.
+
+    ``source`` None means a shop order's refund (every shop-order source); a rebate names its own."""
     refunded_by_line = {int(line["line_id"]): int(line["amount"]) for line in lines}
     with transaction.atomic():
         marker = {"order_id": order_id, "refund_key": refund_key}
@@ -191,7 +219,7 @@ def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[s
             return 0  # a replay: refunded_base already counts this refund
         rows = list(
             Commission.objects.select_for_update()
-            .filter(order_id=order_id)
+            .filter(order_id=order_id, source__in=[source] if source else SHOP_ORDER_SOURCES)
             .exclude(status=CommissionStatus.REVERSED)
             .order_by("id")
         )
@@ -218,7 +246,7 @@ def reverse_for_refund(*, order_id: int, refund_key: str, lines: Sequence[dict[s
             legs.append((_expense(), total))
             ledger.post(
                 kind="commission_reversal",
-                key=f"commission:reverse:{order_id}:{refund_key}",
+                key=f"commission:reverse:{source + ':' if source else ''}{order_id}:{refund_key}",
                 legs=legs,
                 reference=f"order:{order_id}",
             )

@@ -286,7 +286,17 @@ STEPS: list[tuple[str, Step]] = [
 
 # Each feature app may ship ``jishi/<app>/demo.py`` with its own ``STEPS``; they run after the
 # shop's own steps, in this (dependency) order.
-FEATURE_APPS = ("payments", "marketing", "loyalty", "content", "distribution", "notify", "community", "retail")
+FEATURE_APPS = (
+    "payments",
+    "marketing",
+    "loyalty",
+    "content",
+    "distribution",
+    "notify",
+    "community",
+    "retail",
+    "rebate",
+)
 
 
 def all_steps() -> list[tuple[str, Step]]:

@@ -20,6 +20,7 @@ from jishi.demo.processes import (
     worker_command,
 )
 from jishi.demo.seed import login_lines, seed_demo
+from jishi.rebate.demo import fakes_command as rebate_fakes_command
 
 
 class Command(BaseCommand):
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         base = f"http://{display_host(host)}:{port}"
         # The children open their own connections; this process only supervises. They run
         # as a demo (sandbox payments, the demo's secret key) however this command was started.
+        rebate_fakes = rebate_fakes_command(display_host(host))  # the affiliate networks' local fakes
         connections.close_all()
         os.environ["JISHI_DEMO"] = "1"
         # Seeding left millions of objects (dictionaries, ORM rows): the collection Python runs
@@ -61,6 +63,7 @@ class Command(BaseCommand):
             {
                 "worker": worker_command(),
                 "server": gunicorn_command(host, port, workers=options["workers"]),
+                **rebate_fakes,
             },
             out=self.stdout,
         )

@@ -1,0 +1,436 @@
+"""Local fakes of the three networks' order-report APIs, for tests, the demo and the benchmark.
+
+Each is a small threaded HTTP server on a free port that checks the request signature and
+timestamp as the network does and enforces its window and paging rules, so that a client
+breaking a rule loses orders exactly as it would against the real network:
+
+- Taobao: a window longer than 3 h (20 min in promotion mode) is refused; a page number
+  without ``position_index`` + ``jump_type`` serves the first page again.
+- Pinduoduo: windows ≤ 24 h within the last 90 days, ``page_size`` 10–100; with ``churn`` set,
+  each page served moves the earliest order of the window to "now" (an update while paging),
+  which shifts later orders forwards, so front-to-back paging skips one per page.
+- JD: windows ≤ 1 h, ``pageSize`` ≤ 200, ``hasMore`` paging.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+from .reports import BEIJING, format_beijing
+from .signing import jd_sign, pdd_sign, signature_matches, top_sign
+
+TIMESTAMP_TOLERANCE = timedelta(minutes=10)
+
+
+def _now() -> datetime:
+    return datetime.now(BEIJING).replace(microsecond=0)
+
+
+class FakeNetwork(ABC):
+    """Orders kept in memory by key, each with the time it was last updated."""
+
+    network = ""
+    key_fields: tuple[str, ...] = ()
+
+    def __init__(self, app_key: str = "fake-app-key", secret: str = "fake-secret", port: int = 0) -> None:  # noqa: S107
+        self.app_key = app_key
+        self.secret = secret
+        self.clock: Callable[[], datetime] = _now
+        self.rows: dict[tuple[str, ...], dict[str, Any]] = {}
+        self.updated: dict[tuple[str, ...], datetime] = {}
+        self.calls = 0
+        self.refused: list[str] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    try:
+                        loaded = json.loads(raw or "{}")
+                    except ValueError:
+                        loaded = {}
+                    params = {k: _text(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+                else:
+                    params = dict(parse_qsl(raw, keep_blank_values=True))
+                params.update(parse_qsl(urlparse(self.path).query, keep_blank_values=True))
+                self._answer(params)
+
+            def do_GET(self) -> None:
+                self._answer(dict(parse_qsl(urlparse(self.path).query, keep_blank_values=True)))
+
+            def _answer(self, params: dict[str, str]) -> None:
+                with fake.lock:
+                    fake.calls += 1
+                    body = fake.handle(params)
+                data = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    # --- life ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/router"
+
+    def start(self) -> FakeNetwork:
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"fake-{self.network}", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> FakeNetwork:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- data ---------------------------------------------------------------------------
+
+    def put(self, row: dict[str, Any], updated_at: datetime | None = None) -> dict[str, Any]:
+        """Add or change an order (merging fields); it becomes visible at ``updated_at`` (default now)."""
+        moment = (updated_at or self.clock()).astimezone(BEIJING).replace(microsecond=0)
+        key = tuple(str(row[f]) for f in self.key_fields)
+        with self.lock:
+            merged = {**self.rows.get(key, {}), **row}
+            self.stamp(merged, moment)
+            self.rows[key] = merged
+            self.updated[key] = moment
+        return merged
+
+    def put_many(self, rows: Iterable[tuple[dict[str, Any], datetime]]) -> int:
+        count = 0
+        for row, moment in rows:
+            self.put(row, moment)
+            count += 1
+        return count
+
+    def dump(self) -> list[dict[str, Any]]:
+        """Every order with its update time (to hand the same data to another process)."""
+        with self.lock:
+            return [{"row": self.rows[k], "updated": self.updated[k].isoformat()} for k in sorted(self.rows)]
+
+    def load(self, rows: Iterable[dict[str, Any]]) -> int:
+        return self.put_many((item["row"], datetime.fromisoformat(item["updated"])) for item in rows)
+
+    @abstractmethod
+    def stamp(self, row: dict[str, Any], moment: datetime) -> None:
+        """Write ``moment`` into the row's update-time field (each network names it differently)."""
+
+    def window_keys(self, start: datetime, end: datetime) -> list[tuple[str, ...]]:
+        keys = [k for k, t in self.updated.items() if start <= t < end]
+        keys.sort(key=lambda k: (self.updated[k], k))
+        return keys
+
+    @abstractmethod
+    def handle(self, params: dict[str, str]) -> dict[str, Any]:
+        """The JSON answer to one request's parameters."""
+
+    def timestamp_ok(self, moment: datetime | None) -> bool:
+        return moment is not None and abs(moment - _now()) <= TIMESTAMP_TOLERANCE
+
+    def refuse(self, why: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.refused.append(why)
+        return body
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _beijing(text: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
+
+
+def _int(text: Any, default: int) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
+
+
+class FakeTaobao(FakeNetwork):
+    network = "taobao"
+    key_fields = ("trade_parent_id", "trade_id")
+    METHOD = "taobao.tbk.order.details.get"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.promotion_mode = False
+
+    def stamp(self, row: dict[str, Any], moment: datetime) -> None:
+        row["modified_time"] = format_beijing(moment)
+
+    @staticmethod
+    def error(code: int, msg: str, sub_code: str, sub_msg: str) -> dict[str, Any]:
+        return {"error_response": {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg}}
+
+    def handle(self, params: dict[str, str]) -> dict[str, Any]:
+        sign = params.get("sign", "")
+        if params.get("app_key") != self.app_key:
+            return self.refuse("app_key", self.error(29, "Invalid app Key", "isv.invalid-app-key", ""))
+        method = params.get("sign_method", "md5")
+        if method not in {"md5", "hmac"} or not signature_matches(top_sign(params, self.secret, method), sign):
+            return self.refuse("sign", self.error(25, "Invalid signature", "isv.invalid-signature", ""))
+        if not self.timestamp_ok(_beijing(params.get("timestamp"))):
+            return self.refuse("timestamp", self.error(31, "Invalid timestamp", "isv.invalid-timestamp", ""))
+        if params.get("method") != self.METHOD:
+            return self.refuse("method", self.error(22, "Invalid method", "isv.invalid-method", ""))
+        start, end = _beijing(params.get("start_time")), _beijing(params.get("end_time"))
+        if start is None or end is None or end <= start:
+            return self.refuse(
+                "window", self.error(15, "Remote service error", "isv.invalid-parameter", "时间格式错误")
+            )
+        limit = timedelta(minutes=20) if self.promotion_mode else timedelta(hours=3)
+        if end - start > limit:
+            return self.refuse(
+                "window", self.error(15, "Remote service error", "isv.time-window-too-long", "查询时间跨度超过限制")
+            )
+        size = _int(params.get("page_size"), 20)
+        if not 1 <= size <= 100:
+            return self.refuse(
+                "page_size", self.error(15, "Remote service error", "isv.invalid-parameter", "page_size")
+            )
+        keys = self.window_keys(start, end)
+        offset = 0
+        cursor = params.get("position_index")
+        if cursor and params.get("jump_type") == "1" and _int(params.get("page_no"), 1) > 1:
+            try:
+                offset = int(base64.b64decode(cursor).decode().rsplit(":", 1)[1])
+            except (ValueError, IndexError):
+                offset = 0
+        page = keys[offset : offset + size]
+        next_offset = offset + len(page)
+        data = {
+            "has_next": next_offset < len(keys),
+            "has_pre": offset > 0,
+            "page_no": _int(params.get("page_no"), 1),
+            "page_size": size,
+            "position_index": base64.b64encode(f"{format_beijing(start)}:{next_offset}".encode()).decode(),
+            "results": {"publisher_order_dto": [dict(self.rows[k]) for k in page]},
+        }
+        return {"tbk_order_details_get_response": {"data": data, "request_id": f"fake{self.calls}"}}
+
+
+class FakePdd(FakeNetwork):
+    network = "pdd"
+    key_fields = ("order_sn",)
+    TYPE = "pdd.ddk.order.list.increment.get"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.churn = 0  # how many more "updates while paging" to simulate
+
+    def stamp(self, row: dict[str, Any], moment: datetime) -> None:
+        row["order_modify_at"] = int(moment.timestamp())
+
+    @staticmethod
+    def error(code: int, msg: str, sub_msg: str = "") -> dict[str, Any]:
+        return {"error_response": {"error_code": code, "error_msg": msg, "sub_code": str(code), "sub_msg": sub_msg}}
+
+    def handle(self, params: dict[str, str]) -> dict[str, Any]:
+        if params.get("client_id") != self.app_key:
+            return self.refuse("client_id", self.error(10016, "client_id不存在"))
+        if not signature_matches(pdd_sign(params, self.secret), params.get("sign", "")):
+            return self.refuse("sign", self.error(10019, "签名错误"))
+        stamp = _int(params.get("timestamp"), 0)
+        if not self.timestamp_ok(datetime.fromtimestamp(stamp, BEIJING) if stamp else None):
+            return self.refuse("timestamp", self.error(10020, "timestamp已过期"))
+        if params.get("type") != self.TYPE:
+            return self.refuse("type", self.error(10002, "type不存在"))
+        start_s, end_s = _int(params.get("start_update_time"), 0), _int(params.get("end_update_time"), 0)
+        if not start_s or end_s <= start_s:
+            return self.refuse("window", self.error(50001, "业务参数错误", "时间范围错误"))
+        start, end = datetime.fromtimestamp(start_s, BEIJING), datetime.fromtimestamp(end_s, BEIJING)
+        if end - start > timedelta(hours=24):
+            return self.refuse("window", self.error(50001, "业务参数错误", "时间跨度不能超过24小时"))
+        if start < self.clock() - timedelta(days=90):
+            return self.refuse("window", self.error(50001, "业务参数错误", "只能查询最近90天"))
+        size = _int(params.get("page_size"), 100)
+        page = _int(params.get("page"), 1)
+        if not 10 <= size <= 100 or page < 1:
+            return self.refuse("page_size", self.error(50001, "业务参数错误", "page_size"))
+        keys = self.window_keys(start, end)
+        chosen = keys[(page - 1) * size : page * size]
+        body: dict[str, Any] = {"order_list": [dict(self.rows[k]) for k in chosen]}
+        if params.get("return_count", "true") != "false":
+            body["total_count"] = len(keys)
+        body["request_id"] = f"fake{self.calls}"
+        if self.churn > 0 and keys:
+            # The earliest order of the window is updated while the client pages: it moves out of
+            # this window to "now", and every later order slides one place forwards.
+            self.churn -= 1
+            moved = keys[0]
+            moment = max(self.clock(), end) + timedelta(seconds=1)
+            self.rows[moved]["order_modify_at"] = int(moment.timestamp())
+            self.updated[moved] = moment
+        return {"order_list_get_response": body}
+
+
+class FakeJd(FakeNetwork):
+    network = "jd"
+    key_fields = ("orderId", "id")
+    METHOD = "jd.union.open.order.row.query"
+
+    def stamp(self, row: dict[str, Any], moment: datetime) -> None:
+        row["modifyTime"] = format_beijing(moment)
+
+    @staticmethod
+    def error(code: str, desc: str) -> dict[str, Any]:
+        return {"error_response": {"code": code, "zh_desc": desc, "en_desc": desc}}
+
+    @staticmethod
+    def result(code: int, message: str, data: list[dict[str, Any]] | None = None, more: bool = False) -> dict[str, Any]:
+        inner = {"code": code, "message": message, "data": data or [], "hasMore": more}
+        return {"jd_union_open_order_row_query_responce": {"code": "0", "queryResult": json.dumps(inner)}}
+
+    def handle(self, params: dict[str, str]) -> dict[str, Any]:
+        if params.get("app_key") != self.app_key:
+            return self.refuse("app_key", self.error("19", "无效的app_key"))
+        if not signature_matches(jd_sign(params, self.secret), params.get("sign", "")):
+            return self.refuse("sign", self.error("20", "签名错误"))
+        if not self.timestamp_ok(_beijing(params.get("timestamp"))):
+            return self.refuse("timestamp", self.error("21", "时间戳错误"))
+        if params.get("method") != self.METHOD:
+            return self.refuse("method", self.error("22", "方法不存在"))
+        try:
+            req = json.loads(params.get("360buy_param_json") or "{}")["orderReq"]
+        except (ValueError, KeyError, TypeError):
+            return self.refuse("params", self.result(400, "orderReq 缺失"))
+        start, end = _beijing(req.get("startTime")), _beijing(req.get("endTime"))
+        if start is None or end is None or end <= start or end - start > timedelta(hours=1):
+            return self.refuse("window", self.result(400, "时间跨度不能超过1小时"))
+        size, page = _int(req.get("pageSize"), 20), _int(req.get("pageIndex"), 1)
+        if not 1 <= size <= 200 or page < 1:
+            return self.refuse("page_size", self.result(400, "pageSize 超出范围"))
+        keys = self.window_keys(start, end)
+        chosen = keys[(page - 1) * size : page * size]
+        return self.result(200, "success", [dict(self.rows[k]) for k in chosen], more=page * size < len(keys))
+
+
+FAKES: dict[str, type[FakeNetwork]] = {"taobao": FakeTaobao, "pdd": FakePdd, "jd": FakeJd}
+
+
+# --- generated orders ----------------------------------------------------------------------
+
+
+def taobao_row(
+    n: int, relation_id: str, tk_status: int = 12, fee: int = 1000, service: int = 0, **extra: Any
+) -> dict[str, Any]:
+    """A ``publisher_order_dto`` (money in yuan text as the network sends it); ``fee`` in fen."""
+    row = {
+        "trade_parent_id": f"{2_000_000_000_000 + n}",
+        "trade_id": f"{2_000_000_000_000 + n}1",
+        "item_id": f"{600_000_000_000 + n % 50}",
+        "item_title": f"淘宝好物 {n % 50}",
+        "alipay_total_price": _yuan(fee * 20),
+        "pub_share_pre_fee": _yuan(fee),
+        "pub_share_fee": _yuan(fee) if tk_status == 3 else "0.00",
+        "alimama_share_fee": _yuan(service),
+        "tk_status": tk_status,
+        "refund_tag": 0,
+        "relation_id": relation_id,
+        "order_type": "淘宝",
+        "tk_create_time": "2026-11-20 10:00:00",
+        "tk_earning_time": "2026-11-28 10:00:00" if tk_status == 3 else "",
+    }
+    row.update(extra)
+    return row
+
+
+def pdd_row(n: int, uid: str, order_status: int = 0, fee: int = 1000, **extra: Any) -> dict[str, Any]:
+    row = {
+        "order_sn": f"261120-{500_000_000 + n}",
+        "goods_id": 800_000_000 + n % 50,
+        "goods_name": f"拼多多好物 {n % 50}",
+        "order_amount": fee * 20,
+        "promotion_amount": fee,
+        "order_status": order_status,
+        "order_status_desc": "",
+        "custom_parameters": json.dumps({"uid": uid}) if uid else "",
+        "order_create_time": 1_795_000_000,
+        "order_settle_time": 1_795_600_000 if order_status == 5 else 0,
+    }
+    row.update(extra)
+    return row
+
+
+def jd_row(n: int, sub_union_id: str, valid_code: int = 16, fee: int = 1000, **extra: Any) -> dict[str, Any]:
+    settled = valid_code == 17 and extra.get("payMonth", 0)
+    row = {
+        "id": f"{900_000_000 + n}",
+        "orderId": 300_000_000_000 + n,
+        "parentId": 0,
+        "skuId": 100_000_000 + n % 50,
+        "skuName": f"京东好物 {n % 50}",
+        "skuNum": 1,
+        "validCode": valid_code,
+        "estimateCosPrice": fee * 20 / 100,
+        "estimateFee": fee / 100,
+        "actualFee": fee / 100 if settled else 0,
+        "payMonth": 0,
+        "subUnionId": sub_union_id,
+        "positionId": 0,
+        "orderTime": "2026-11-20 10:00:00",
+        "finishTime": "2026-11-25 10:00:00" if valid_code == 17 else "",
+    }
+    row.update(extra)
+    return row
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+ROW_MAKERS: dict[str, Callable[..., dict[str, Any]]] = {"taobao": taobao_row, "pdd": pdd_row, "jd": jd_row}
+PAID_CODE = {"taobao": 12, "pdd": 0, "jd": 16}
+
+
+def generate(
+    fake: FakeNetwork, count: int, trackers: list[str], start: datetime, end: datetime, *, seed: int = 7, first: int = 0
+) -> list[dict[str, Any]]:
+    """``count`` paid orders spread evenly over [start, end), each tracked by one of ``trackers``."""
+    rng = random.Random(seed)
+    span = (end - start).total_seconds()
+    made = []
+    maker = ROW_MAKERS[fake.network]
+    for i in range(count):
+        n = first + i
+        moment = start + timedelta(seconds=int(span * i / max(count, 1)))
+        row = maker(
+            n, trackers[n % len(trackers)] if trackers else "", PAID_CODE[fake.network], fee=rng.randint(50, 5000)
+        )
+        made.append(fake.put(row, moment))
+    return made

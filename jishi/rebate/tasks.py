@@ -1,0 +1,35 @@
+"""Rebate jobs: each enabled source's order sync, and the expiry of dead coupons."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey.exceptions import TaskLockedException
+
+from . import goods, sync
+from .models import RebateSource
+
+LOCK_SECONDS = 3600  # a crashed worker's lock lapses after an hour
+
+
+@db_task()
+def sync_rebate_source(source_id: int) -> int:
+    """One source's sync; a run still going for that source makes this one a no-op."""
+    try:
+        with HUEY.lock_task(f"rebate-sync-{source_id}", ttl=LOCK_SECONDS):
+            return sync.sync_source(source_id).rows
+    except TaskLockedException:
+        return 0
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def sync_rebate_sources() -> int:
+    ids = list(RebateSource.objects.filter(enabled=True).values_list("pk", flat=True))
+    for source_id in ids:
+        sync_rebate_source(source_id)
+    return len(ids)
+
+
+@db_periodic_task(crontab(minute="7"))
+def expire_rebate_coupons() -> int:
+    return goods.expire_dead_coupons()
