@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "jishi.loyalty",
     "jishi.content",
     "jishi.distribution",
+    "jishi.groupbuy",
     "jishi.storefront",
     "jishi.demo",
 ]
