@@ -59,7 +59,8 @@ def place(request: HttpRequest) -> HttpResponse:
     except ValueError:
         return problem(request, _("团期不存在"), status=404, back=back)
     lines = []
-    for key, value in request.POST.items():
+    for key in request.POST:
+        value = request.POST.get(key, "")
         if key.startswith("qty_") and value.strip():
             try:
                 sku_id, quantity = int(key[4:]), int(value)
