@@ -285,7 +285,7 @@ STEPS: list[tuple[str, Step]] = [
 
 # Each feature app may ship ``jishi/<app>/demo.py`` with its own ``STEPS``; they run after the
 # shop's own steps, in this (dependency) order.
-FEATURE_APPS = ("payments", "marketing", "loyalty", "content", "distribution")
+FEATURE_APPS = ("payments", "marketing", "loyalty", "content", "distribution", "groupbuy")
 
 
 def all_steps() -> list[tuple[str, Step]]:
