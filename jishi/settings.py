@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "jishi.content",
     "jishi.distribution",
     "jishi.groupbuy",
+    "jishi.notify",
     "jishi.storefront",
     "jishi.demo",
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("notify/", include("jishi.notify.urls")),
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("loyalty/", include("jishi.storefront.loyalty_urls")),
     path("content/", include("jishi.storefront.content_urls")),

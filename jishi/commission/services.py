@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
-from jishi.core import audit, ledger
+from jishi.core import audit, events, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import BP_DENOMINATOR, allocate, apply_rate
@@ -70,6 +70,19 @@ def grant(
         )
         if not posting.created:
             return list(Commission.objects.filter(source=source, order_id=order_id))
+        owed: dict[int, int] = defaultdict(int)
+        for s in shares:
+            owed[s.beneficiary_id] += s.amount
+        events.publish(
+            "commission.frozen",
+            {
+                "source": source,
+                "order_id": order_id,
+                "order_number": order_number,
+                "amounts": [{"user_id": uid, "amount": amount} for uid, amount in sorted(owed.items())],
+                "freeze_days": freeze_days,
+            },
+        )
         return Commission.objects.bulk_create(
             Commission(
                 key=f"{source}:{order_id}:{s.line_id}:{s.level}:{s.beneficiary_id}",
@@ -144,6 +157,16 @@ def _release(commission: Commission, now: datetime) -> None:
             reference=f"order:{commission.order_id}",
         )
     Commission.objects.filter(pk=commission.pk).update(status=CommissionStatus.AVAILABLE, available_at=now)
+    events.publish(
+        "commission.available",
+        {
+            "commission_id": commission.pk,
+            "user_id": commission.beneficiary_id,
+            "amount": amount,
+            "order_number": commission.order_number,
+            "source": commission.source,
+        },
+    )
 
 
 def _targets(group: list[Commission], refunded_base: int, full: bool) -> list[int]:
@@ -292,6 +315,10 @@ def approve_withdrawal(actor: User, withdrawal_id: int, reference: str = "") -> 
         audit.record(
             actor, "withdrawal.approve", f"withdrawal:{w.pk}", amount=w.amount, channel=w.channel, reference=reference
         )
+        events.publish(
+            "withdrawal.paid",
+            {"withdrawal_id": w.pk, "user_id": w.user_id, "amount": w.amount, "net": w.net, "channel": w.channel},
+        )
         w.refresh_from_db()
     return w
 
@@ -314,6 +341,10 @@ def reject_withdrawal(actor: User, withdrawal_id: int, reason: str) -> Withdrawa
             reviewed_at=timezone.now(),
         )
         audit.record(actor, "withdrawal.reject", f"withdrawal:{w.pk}", amount=w.amount, reason=reason)
+        events.publish(
+            "withdrawal.rejected",
+            {"withdrawal_id": w.pk, "user_id": w.user_id, "amount": w.amount, "reason": reason[:200]},
+        )
         w.refresh_from_db()
     return w
 

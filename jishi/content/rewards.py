@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from jishi.accounts.models import User
 from jishi.core.errors import DomainError
+from jishi.core.events import publish
 from jishi.core.sql import insert_once
 
 from .models import Comment, CommentStatus, Like, Post, PostStatus, RewardBudgetDay, RewardGrant, RewardRule
@@ -118,6 +119,16 @@ def grant(rule: RewardRule, post: Post, interactions: int, now: datetime) -> Rew
             if rule.points:
                 pay_points(post.author, rule.points, reason, key)
             RewardGrant.objects.filter(pk=grant_id).update(red_packet_id=packet_id)
+            publish(
+                "post.rewarded",
+                {
+                    "grant_id": grant_id,
+                    "post_id": post.pk,
+                    "author_id": post.author_id,
+                    "red_packet": rule.red_packet,
+                    "points": rule.points,
+                },
+            )
     except DomainError as exc:  # a spent day budget or an empty loyalty budget: try again later
         log.info("reward %s for post %s not paid now: %s", rule.pk, post.pk, exc.code)
         return None

@@ -304,6 +304,7 @@ def reject_post(actor: User, post_id: int, reason: str) -> Post:
         Post.objects.filter(pk=post.pk).update(status=PostStatus.REJECTED, reject_reason=reason)
         post.status, post.reject_reason = PostStatus.REJECTED, reason
         audit.record(actor, "post.reject", f"post:{post.pk}", reason=reason)
+        publish("post.rejected", {"post_id": post.pk, "author_id": post.author_id, "reason": reason})
     return post
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jishi.core import audit, ledger
+from jishi.core import audit, events, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import AccountKind
 from jishi.core.money import format_yuan
@@ -135,6 +135,10 @@ def grant_red_packet(
             kind="red_packet",
             title=_("你收到一个 %(amount)s 红包") % {"amount": format_yuan(amount)},
             body=reason[:300],
+        )
+        events.publish(
+            "red_packet.granted",
+            {"packet_id": packet_id, "user_id": user.pk, "amount": amount, "reason": reason[:120]},
         )
         if actor is not None:
             audit.record(actor, "red_packet.grant", f"red_packet:{packet_id}", amount=amount, user=user.pk)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
-from jishi.core import audit
+from jishi.core import audit, events
 from jishi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jishi.orders import services as orders
 from jishi.orders.models import Order
@@ -117,6 +117,15 @@ def help_cut(
         fields: dict[str, Any] = {"current_price": price, "helper_count": bargain.helper_count + 1}
         if price == bargain.floor_price:
             fields.update(status=BargainStatus.FLOOR, floor_reached_at=now)
+            events.publish(
+                "bargain.floor_reached",
+                {
+                    "bargain_id": bargain.pk,
+                    "user_id": bargain.user_id,
+                    "campaign_id": bargain.campaign_id,
+                    "floor_price": bargain.floor_price,
+                },
+            )
         Bargain.objects.filter(pk=bargain.pk).update(**fields)
     return help_row
 

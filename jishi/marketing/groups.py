@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
-from jishi.core import audit, ledger
+from jishi.core import audit, events, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import AccountKind
 from jishi.orders import services as orders
@@ -227,6 +227,16 @@ def _complete(group: Group, now: datetime) -> bool:
             reference=f"group:{group.pk}",
             memo=str(_("拼团团长奖励")),
         )
+    events.publish(
+        "group.completed",
+        {
+            "group_id": group.pk,
+            "campaign_id": group.campaign_id,
+            "user_ids": list(
+                GroupMember.objects.filter(group=group, status=MemberStatus.PAID).values_list("user_id", flat=True)
+            ),
+        },
+    )
     # The group formed: its paid orders may now be shipped.
     orders.release_fulfilment_hold(
         GroupMember.objects.filter(group=group, status=MemberStatus.PAID).values_list("order_id", flat=True)
@@ -271,6 +281,18 @@ def expire_groups(now: datetime | None = None, limit: int = 200) -> dict[str, in
             ):
                 continue
             done["failed"] += 1
+            events.publish(
+                "group.failed",
+                {
+                    "group_id": group.pk,
+                    "campaign_id": group.campaign_id,
+                    "user_ids": list(
+                        GroupMember.objects.filter(
+                            group=group, status__in=[MemberStatus.PAID, MemberStatus.PENDING]
+                        ).values_list("user_id", flat=True)
+                    ),
+                },
+            )
             for order in Order.objects.filter(
                 pk__in=GroupMember.objects.filter(group=group, status=MemberStatus.PENDING).values("order_id"),
                 status=OrderStatus.PENDING_PAYMENT,

@@ -443,7 +443,16 @@ def ship_order(actor: User, order_id: int, carrier: str, tracking_number: str) -
         if stock:
             inventory.consume(stock, reference=order.number, location_id=order.location_id)
         audit.record(actor, "order.ship", f"order:{order.pk}", carrier=carrier, tracking_number=tracking_number)
-        events.publish("order.shipped", {"order_id": order.pk, "user_id": order.user_id})
+        events.publish(
+            "order.shipped",
+            {
+                "order_id": order.pk,
+                "number": order.number,
+                "user_id": order.user_id,
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+            },
+        )
     return order
 
 
@@ -675,6 +684,10 @@ def reject_after_sale(actor: User, case_id: int, reason: str) -> AfterSale:
     with transaction.atomic():
         case = _pending_case(case_id)
         audit.record(actor, "after_sale.reject", f"after_sale:{case.pk}", reason=reason)
+        events.publish(
+            "after_sale.rejected",
+            {"after_sale_id": case.pk, "order_id": case.order_id, "user_id": case.user_id, "reason": reason[:200]},
+        )
         return _close_case(
             case,
             AfterSaleStatus.REJECTED,
