@@ -17,6 +17,7 @@ from jishi.core.models import AccountKind, OutboxEvent
 from jishi.distribution import services as distribution
 from jishi.groupbuy import leaders, pickup
 from jishi.groupbuy.models import Batch, BatchStatus, PickupOrder, PickupStatus, Shortage
+from jishi.notify.models import Message
 from jishi.orders import services as orders
 from jishi.orders.models import Order, OrderStatus
 from jishi.testing.shop import shopper
@@ -168,6 +169,10 @@ def test_receipts_bring_the_batch_to_the_points_and_announce_pickup() -> None:
     notices = OutboxEvent.objects.filter(name="groupbuy.ready_for_pickup").order_by("id")
     assert [e.payload["leader_id"] for e in notices] == [a.pk, b.pk]
     assert notices[0].payload["user_ids"] == [buyer_a.user.pk]
+    deliver_pending()
+    deliver_pending()
+    (inbox,) = Message.objects.filter(user=buyer_a.user, title="团购商品已到自提点")
+    assert "A的自提点" in inbox.body
 
 
 # --- commission ---------------------------------------------------------------------
