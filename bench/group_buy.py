@@ -307,6 +307,9 @@ def main() -> None:
             content_type="application/json",
             headers=headers,
         )
+    rate = args.orders / place_s
+    say(f"orders placed + paid via API: {args.orders} in {place_s:.1f}s = {rate:.1f} orders/s ({w} workers)")
+    say(f"SQL per order:                place {len(place_q)} + pay {len(pay_q)} statements")
     t_events = time.monotonic()
     delivered = 0
     while n := deliver_pending(2000):
@@ -322,17 +325,22 @@ def main() -> None:
     cut_s = time.monotonic() - t0
     assert moved
     pick_rows, supply_rows = PickListLine.objects.filter(batch_id=batch_id).count(), SupplyLine.objects.count()
+    say(f"outbox events delivered:      {delivered} in {events_s:.1f}s")
+    say(f"cut-off job:                  {cut_s:.2f}s, {cut_sql} SQL statements")
+    say(f"pick lists / supplier summary: {pick_rows} pick-list rows, {supply_rows} supplier rows")
     batches.start_purchasing(None, batch_id)
     batches.start_delivering(None, batch_id)
     t0 = time.monotonic()
     for leader_id in plan["leaders"]:
         pickup.receive_delivery(None, batch_id, leader_id)
     receive_s = time.monotonic() - t0
+    say(f"deliveries received:          {LEADERS} leaders in {receive_s:.1f}s")
     codes = list(PickupOrder.objects.filter(batch_id=batch_id).order_by("id").values_list("leader_id", "code"))
     connection.close()
     verify_s = run_parallel(
         verify_slice, [(args.database_url, plan, codes[i::w]) for i in range(w)], len(codes), "verifications"
     )
+    say(f"verifications via API:        {len(codes)} in {verify_s:.1f}s = {len(codes) / verify_s:.1f}/s ({w} workers)")
     grants = Commission.objects.filter(source=CommissionSource.LEADER).values("order_id").distinct().count()
     fen = sum(Commission.objects.filter(source=CommissionSource.LEADER).values_list("amount", flat=True))
     while deliver_pending(2000):
@@ -340,15 +348,6 @@ def main() -> None:
     problems = check_ledger()
     completed = Order.objects.filter(status="completed").count()
 
-    say("")
-    rate = args.orders / place_s
-    say(f"orders placed + paid via API: {args.orders} in {place_s:.1f}s = {rate:.1f} orders/s ({w} workers)")
-    say(f"SQL per order:                place {len(place_q)} + pay {len(pay_q)} statements")
-    say(f"outbox events delivered:      {delivered} in {events_s:.1f}s")
-    say(f"cut-off job:                  {cut_s:.2f}s, {cut_sql} SQL statements")
-    say(f"pick lists / supplier summary: {pick_rows} pick-list rows, {supply_rows} supplier rows")
-    say(f"deliveries received:          {LEADERS} leaders in {receive_s:.1f}s")
-    say(f"verifications via API:        {len(codes)} in {verify_s:.1f}s = {len(codes) / verify_s:.1f}/s ({w} workers)")
     say(f"leader commission postings:   {grants} = {grants / verify_s:.1f}/s, {fen} fen")
     say(f"orders completed:             {completed}")
     say(f"ledger check:                 {'ok' if not problems else f'{len(problems)} problems: {problems[:3]}'}")

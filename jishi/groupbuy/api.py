@@ -25,7 +25,7 @@ ID = Field(..., ge=1, le=2**62)
 OPT_ID = Field(None, ge=1, le=2**62)
 
 
-class PointIn(Schema):
+class GbPointIn(Schema):
     name: str = Field(..., min_length=1, max_length=64)
     type: PointType
     address: str = Field(..., min_length=1, max_length=200)
@@ -36,14 +36,14 @@ class PointIn(Schema):
     photos: list[str] = Field(default_factory=list, max_length=9)
 
 
-class ApplyIn(Schema):
+class GbApplyIn(Schema):
     name: str = Field(..., min_length=1, max_length=32)
     phone: str = Field(..., pattern=r"^1\d{10}$")
     id_number: str = Field(..., min_length=18, max_length=18)
-    pickup_point: PointIn
+    pickup_point: GbPointIn
 
 
-class PointOut(Schema):
+class GbPointOut(Schema):
     name: str
     type: str
     address: str
@@ -54,12 +54,12 @@ class PointOut(Schema):
     photos: list[str]
 
 
-class ApplicationOut(Schema):
+class GbApplicationOut(Schema):
     id: int
     status: str
     reason: str
     share_code: str
-    pickup_point: PointOut
+    pickup_point: GbPointOut
 
 
 def _application(leader: Leader) -> dict[str, Any]:
@@ -72,13 +72,13 @@ def _application(leader: Leader) -> dict[str, Any]:
     }
 
 
-@router.post("/groupbuy/leaders/apply", response=responses(ApplicationOut, 201))
-def apply(request: HttpRequest, payload: ApplyIn) -> Any:
+@router.post("/groupbuy/leaders/apply", response=responses(GbApplicationOut, 201))
+def apply(request: HttpRequest, payload: GbApplyIn) -> Any:
     leader = leaders.apply(current_user(request), payload.dict())
     return Status(201, _application(Leader.objects.select_related("point").get(pk=leader.pk)))
 
 
-@router.get("/groupbuy/leaders/application", response=responses(ApplicationOut))
+@router.get("/groupbuy/leaders/application", response=responses(GbApplicationOut))
 def my_application(request: HttpRequest) -> Any:
     leader = Leader.objects.select_related("point").filter(user=current_user(request)).first()
     if leader is None:
@@ -86,26 +86,26 @@ def my_application(request: HttpRequest) -> Any:
     return _application(leader)
 
 
-class NearFilter(Schema):
+class GbNearFilter(Schema):
     lat: float = Field(..., ge=-90, le=90)
     lng: float = Field(..., ge=-180, le=180)
     radius_m: int | None = Field(None, ge=1, le=20_000)
 
 
-class NearbyOut(Schema):
+class GbNearbyOut(Schema):
     id: int
     name: str
     share_code: str
-    pickup_point: PointOut
+    pickup_point: GbPointOut
     distance_m: int
 
 
-class NearbyPage(Schema):
-    items: list[NearbyOut]
+class GbNearbyPage(Schema):
+    items: list[GbNearbyOut]
 
 
-@router.get("/groupbuy/leaders", response=responses(NearbyPage), auth=None)
-def nearby(request: HttpRequest, filters: Query[NearFilter]) -> Any:
+@router.get("/groupbuy/leaders", response=responses(GbNearbyPage), auth=None)
+def nearby(request: HttpRequest, filters: Query[GbNearFilter]) -> Any:
     found = leaders.nearest(filters.lat, filters.lng, filters.radius_m)
     return {
         "items": [
@@ -121,15 +121,15 @@ def nearby(request: HttpRequest, filters: Query[NearFilter]) -> Any:
     }
 
 
-class BindIn(Schema):
+class GbBindIn(Schema):
     leader_id: int | None = OPT_ID
     share_code: str | None = Field(None, min_length=4, max_length=12)
 
 
-class BindingOut(Schema):
+class GbBindingOut(Schema):
     leader_id: int
     name: str
-    pickup_point: PointOut
+    pickup_point: GbPointOut
     source: str
     bound_at: datetime
     changed: bool = False
@@ -147,8 +147,8 @@ def _binding(binding: MemberBinding, changed: bool = False) -> dict[str, Any]:
     }
 
 
-@router.post("/groupbuy/me/leader", response=responses(BindingOut))
-def bind(request: HttpRequest, payload: BindIn) -> Any:
+@router.post("/groupbuy/me/leader", response=responses(GbBindingOut))
+def bind(request: HttpRequest, payload: GbBindIn) -> Any:
     user = current_user(request)
     if payload.share_code:
         binding, changed = leaders.bind_by_share_code(user, payload.share_code)
@@ -159,7 +159,7 @@ def bind(request: HttpRequest, payload: BindIn) -> Any:
     return _binding(binding, changed)
 
 
-@router.get("/groupbuy/me/leader", response=responses(BindingOut))
+@router.get("/groupbuy/me/leader", response=responses(GbBindingOut))
 def my_leader(request: HttpRequest) -> Any:
     binding = leaders.binding_of(current_user(request))
     if binding is None:
@@ -170,7 +170,7 @@ def my_leader(request: HttpRequest) -> Any:
 # --- batches and orders -------------------------------------------------------------
 
 
-class ItemOut(Schema):
+class GbItemOut(Schema):
     id: int
     sku_id: int
     product_id: int
@@ -181,7 +181,7 @@ class ItemOut(Schema):
     stock_left: int
 
 
-class BatchOut(Schema):
+class GbBatchOut(Schema):
     id: int
     name: str
     status: str
@@ -189,7 +189,7 @@ class BatchOut(Schema):
     cutoff_at: datetime
     delivery_date: date
     pickup_date: date
-    items: list[ItemOut]
+    items: list[GbItemOut]
 
 
 def _batch(batch: Batch) -> dict[str, Any]:
@@ -217,12 +217,12 @@ def _batch(batch: Batch) -> dict[str, Any]:
     }
 
 
-@router.get("/groupbuy/batches", response=responses(list[BatchOut]), auth=None)
+@router.get("/groupbuy/batches", response=responses(list[GbBatchOut]), auth=None)
 def live(request: HttpRequest) -> Any:
     return [_batch(b) for b in batches.live_batches()]
 
 
-@router.get("/groupbuy/batches/{batch_id}", response=responses(BatchOut), auth=None)
+@router.get("/groupbuy/batches/{batch_id}", response=responses(GbBatchOut), auth=None)
 def batch_detail(request: HttpRequest, batch_id: ObjectId) -> Any:
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
@@ -230,24 +230,24 @@ def batch_detail(request: HttpRequest, batch_id: ObjectId) -> Any:
     return _batch(batch)
 
 
-class LineIn(Schema):
+class GbLineIn(Schema):
     sku_id: int = ID
     quantity: int = Field(..., ge=1, le=99)
 
 
-class BuyIn(Schema):
-    lines: list[LineIn] = Field(..., min_length=1, max_length=50)
+class GbBuyIn(Schema):
+    lines: list[GbLineIn] = Field(..., min_length=1, max_length=50)
     leader_id: int | None = OPT_ID
 
 
-class PickupLineOut(Schema):
+class GbPickupLineOut(Schema):
     product_name: str
     quantity: int
     refunded_quantity: int
     paid_amount: int
 
 
-class PickupOut(Schema):
+class GbPickupOut(Schema):
     id: int
     code: str
     status: str
@@ -261,7 +261,7 @@ class PickupOut(Schema):
     refunded_amount: int
     pickup_point: str
     verified_at: datetime | None
-    lines: list[PickupLineOut]
+    lines: list[GbPickupLineOut]
 
 
 def _pickup(p: PickupOrder) -> dict[str, Any]:
@@ -288,27 +288,27 @@ def _pickups(rows: Any) -> list[dict[str, Any]]:
     return [_pickup(p) for p in rows.select_related("order", "leader__point").prefetch_related("order__lines")]
 
 
-@router.post("/groupbuy/batches/{batch_id}/orders", response=responses(PickupOut, 201))
-def buy(request: HttpRequest, batch_id: ObjectId, payload: BuyIn) -> Any:
+@router.post("/groupbuy/batches/{batch_id}/orders", response=responses(GbPickupOut, 201))
+def buy(request: HttpRequest, batch_id: ObjectId, payload: GbBuyIn) -> Any:
     order = batches.buy(
         current_user(request), batch_id, [(line.sku_id, line.quantity) for line in payload.lines], payload.leader_id
     )
     return Status(201, _pickups(PickupOrder.objects.filter(order=order))[0])
 
 
-class MineFilter(Schema):
+class GbMineFilter(Schema):
     status: PickupStatus | None = None
     limit: int | None = Field(None, ge=1, le=100)
     offset: int | None = Field(None, ge=0, le=10**6)
 
 
-class PickupPage(Schema):
-    items: list[PickupOut]
+class GbPickupPage(Schema):
+    items: list[GbPickupOut]
     count: int
 
 
-@router.get("/groupbuy/pickups", response=responses(PickupPage))
-def my_pickups(request: HttpRequest, filters: Query[MineFilter]) -> Any:
+@router.get("/groupbuy/pickups", response=responses(GbPickupPage))
+def my_pickups(request: HttpRequest, filters: Query[GbMineFilter]) -> Any:
     limit, offset = page_bounds(filters.limit, filters.offset)
     rows = PickupOrder.objects.filter(buyer=current_user(request)).order_by("-id")
     if filters.status:
@@ -319,29 +319,29 @@ def my_pickups(request: HttpRequest, filters: Query[MineFilter]) -> Any:
 # --- the leader app -----------------------------------------------------------------
 
 
-class VerifyIn(Schema):
+class GbVerifyIn(Schema):
     code: str = Field(..., min_length=1, max_length=16, pattern=r"^\s*\d+\s*$")
 
 
-@router.post("/groupbuy/pickups/verify", response=responses(PickupOut))
-def verify(request: HttpRequest, payload: VerifyIn) -> Any:
+@router.post("/groupbuy/pickups/verify", response=responses(GbPickupOut))
+def verify(request: HttpRequest, payload: GbVerifyIn) -> Any:
     done = pickup.verify(current_user(request), payload.code)
     return _pickups(PickupOrder.objects.filter(pk=done.pk))[0]
 
 
-@router.post("/groupbuy/pickups/lookup", response=responses(PickupOut))
-def lookup(request: HttpRequest, payload: VerifyIn) -> Any:
+@router.post("/groupbuy/pickups/lookup", response=responses(GbPickupOut))
+def lookup(request: HttpRequest, payload: GbVerifyIn) -> Any:
     """What a code would hand over, before the leader confirms (same authorisation as verify)."""
     found = pickup.find_for_leader(leaders.approved_leader_of(current_user(request)), payload.code)
     return _pickups(PickupOrder.objects.filter(pk=found.pk))[0]
 
 
-class LeaderOrdersFilter(MineFilter):
+class GbLeaderOrdersFilter(GbMineFilter):
     batch_id: int | None = OPT_ID
 
 
-@router.get("/groupbuy/leader/orders", response=responses(PickupPage))
-def leader_orders(request: HttpRequest, filters: Query[LeaderOrdersFilter]) -> Any:
+@router.get("/groupbuy/leader/orders", response=responses(GbPickupPage))
+def leader_orders(request: HttpRequest, filters: Query[GbLeaderOrdersFilter]) -> Any:
     leader = leaders.approved_leader_of(current_user(request))
     limit, offset = page_bounds(filters.limit, filters.offset)
     rows = PickupOrder.objects.filter(leader=leader).exclude(status=PickupStatus.AWAITING_PAYMENT).order_by("-id")
@@ -352,14 +352,14 @@ def leader_orders(request: HttpRequest, filters: Query[LeaderOrdersFilter]) -> A
     return {"items": _pickups(rows[offset : offset + limit]), "count": rows.count()}
 
 
-class PickProductOut(Schema):
+class GbPickProductOut(Schema):
     sku_id: int
     product_name: str
     quantity: int
     orders: int
 
 
-class PickBuyerOut(Schema):
+class GbPickBuyerOut(Schema):
     code: str
     order_number: str
     buyer: str
@@ -368,13 +368,13 @@ class PickBuyerOut(Schema):
     lines: list[tuple[str, int]]
 
 
-class PickListOut(Schema):
+class GbPickListOut(Schema):
     batch_id: int
     leader_id: int
     leader: str
-    pickup_point: PointOut
-    products: list[PickProductOut]
-    buyers: list[PickBuyerOut]
+    pickup_point: GbPointOut
+    products: list[GbPickProductOut]
+    buyers: list[GbPickBuyerOut]
 
 
 def _pick_list(batch_id: int, leader_id: int) -> dict[str, Any]:
@@ -389,32 +389,32 @@ def _pick_list(batch_id: int, leader_id: int) -> dict[str, Any]:
     }
 
 
-class BatchFilter(Schema):
+class GbBatchFilter(Schema):
     batch_id: int = ID
 
 
-@router.get("/groupbuy/leader/pick-list", response=responses(PickListOut))
-def my_pick_list(request: HttpRequest, filters: Query[BatchFilter]) -> Any:
+@router.get("/groupbuy/leader/pick-list", response=responses(GbPickListOut))
+def my_pick_list(request: HttpRequest, filters: Query[GbBatchFilter]) -> Any:
     leader = leaders.approved_leader_of(current_user(request))
     return _pick_list(filters.batch_id, leader.pk)
 
 
-class ShortageIn(Schema):
+class GbShortageIn(Schema):
     sku_id: int = ID
     quantity: int = Field(..., ge=1, le=100_000)
 
 
-class ReceiveIn(Schema):
+class GbReceiveIn(Schema):
     batch_id: int = ID
-    shortages: list[ShortageIn] = Field(default_factory=list, max_length=200)
+    shortages: list[GbShortageIn] = Field(default_factory=list, max_length=200)
 
 
-class DeliveryOut(Schema):
+class GbDeliveryOut(Schema):
     id: int
     batch_id: int
     leader_id: int
     received_at: datetime
-    shortages: list[ShortageIn]
+    shortages: list[GbShortageIn]
 
 
 def _delivery(delivery: Any) -> dict[str, Any]:
@@ -427,22 +427,22 @@ def _delivery(delivery: Any) -> dict[str, Any]:
     }
 
 
-def _shortages(payload: ReceiveIn) -> dict[int, int]:
+def _shortages(payload: GbReceiveIn) -> dict[int, int]:
     out: dict[int, int] = {}
     for s in payload.shortages:
         out[s.sku_id] = out.get(s.sku_id, 0) + s.quantity
     return out
 
 
-@router.post("/groupbuy/leader/deliveries", response=responses(DeliveryOut, 201))
-def leader_receive(request: HttpRequest, payload: ReceiveIn) -> Any:
+@router.post("/groupbuy/leader/deliveries", response=responses(GbDeliveryOut, 201))
+def leader_receive(request: HttpRequest, payload: GbReceiveIn) -> Any:
     user = current_user(request)
     leader = leaders.approved_leader_of(user)
     delivery = pickup.receive_delivery(user, payload.batch_id, leader.pk, _shortages(payload))
     return Status(201, _delivery(delivery))
 
 
-class EarningsOut(Schema):
+class GbEarningsOut(Schema):
     frozen: int
     available: int
     withdrawn: int
@@ -451,18 +451,18 @@ class EarningsOut(Schema):
     earned: int
 
 
-class LeaderMeOut(Schema):
+class GbLeaderMeOut(Schema):
     id: int
     name: str
     status: str
     level: str
     share_code: str
-    pickup_point: PointOut
+    pickup_point: GbPointOut
     members: int
-    earnings: EarningsOut
+    earnings: GbEarningsOut
 
 
-@router.get("/groupbuy/leader/me", response=responses(LeaderMeOut))
+@router.get("/groupbuy/leader/me", response=responses(GbLeaderMeOut))
 def leader_me(request: HttpRequest) -> Any:
     user = current_user(request)
     leader = leaders.approved_leader_of(user)
@@ -478,24 +478,24 @@ def leader_me(request: HttpRequest) -> Any:
     }
 
 
-class MemberOut(Schema):
+class GbMemberOut(Schema):
     nickname: str
     phone: str
     bound_at: datetime
 
 
-class MemberPage(Schema):
-    items: list[MemberOut]
+class GbMemberPage(Schema):
+    items: list[GbMemberOut]
     count: int
 
 
-class PageFilter(Schema):
+class GbPageFilter(Schema):
     limit: int | None = Field(None, ge=1, le=100)
     offset: int | None = Field(None, ge=0, le=10**6)
 
 
-@router.get("/groupbuy/leader/members", response=responses(MemberPage))
-def leader_members(request: HttpRequest, filters: Query[PageFilter]) -> Any:
+@router.get("/groupbuy/leader/members", response=responses(GbMemberPage))
+def leader_members(request: HttpRequest, filters: Query[GbPageFilter]) -> Any:
     leader = leaders.approved_leader_of(current_user(request))
     limit, offset = page_bounds(filters.limit, filters.offset)
     rows = MemberBinding.objects.filter(leader=leader).select_related("member").order_by("-bound_at")
@@ -512,7 +512,7 @@ def _mask(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else phone
 
 
-class CommissionOut(Schema):
+class GbCommissionOut(Schema):
     id: int
     order_number: str
     base_amount: int
@@ -524,13 +524,13 @@ class CommissionOut(Schema):
     unfreeze_at: datetime | None
 
 
-class CommissionPage(Schema):
-    items: list[CommissionOut]
+class GbCommissionPage(Schema):
+    items: list[GbCommissionOut]
     count: int
 
 
-@router.get("/groupbuy/leader/commissions", response=responses(CommissionPage))
-def leader_commissions(request: HttpRequest, filters: Query[PageFilter]) -> Any:
+@router.get("/groupbuy/leader/commissions", response=responses(GbCommissionPage))
+def leader_commissions(request: HttpRequest, filters: Query[GbPageFilter]) -> Any:
     user = current_user(request)
     leaders.approved_leader_of(user)
     limit, offset = page_bounds(filters.limit, filters.offset)
@@ -538,13 +538,13 @@ def leader_commissions(request: HttpRequest, filters: Query[PageFilter]) -> Any:
     return {"items": list(rows[offset : offset + limit]), "count": rows.count()}
 
 
-class WithdrawIn(Schema):
+class GbWithdrawIn(Schema):
     amount: int = Field(..., ge=1, le=10**10)
     channel: Literal["wallet", "wechat", "alipay", "bank"]
     account: str = Field("", max_length=120)
 
 
-class WithdrawalOut(Schema):
+class GbWithdrawalOut(Schema):
     id: int
     amount: int
     fee: int
@@ -553,8 +553,8 @@ class WithdrawalOut(Schema):
     status: str
 
 
-@router.post("/groupbuy/leader/withdrawals", response=responses(WithdrawalOut, 201))
-def leader_withdraw(request: HttpRequest, payload: WithdrawIn) -> Any:
+@router.post("/groupbuy/leader/withdrawals", response=responses(GbWithdrawalOut, 201))
+def leader_withdraw(request: HttpRequest, payload: GbWithdrawIn) -> Any:
     user = current_user(request)
     leaders.approved_leader_of(user)
     return Status(201, pickup.request_withdrawal(user, payload.amount, payload.channel, payload.account))
@@ -563,7 +563,7 @@ def leader_withdraw(request: HttpRequest, payload: WithdrawIn) -> Any:
 # --- operator -----------------------------------------------------------------------
 
 
-class LeaderAdminOut(Schema):
+class GbLeaderAdminOut(Schema):
     id: int
     user_id: int
     name: str
@@ -572,7 +572,7 @@ class LeaderAdminOut(Schema):
     status: str
     reason: str
     level_id: int | None
-    pickup_point: PointOut
+    pickup_point: GbPointOut
     applied_at: datetime
 
 
@@ -595,19 +595,19 @@ def _leader_admin(leader: Leader, full_id: bool) -> dict[str, Any]:
     }
 
 
-class LeaderFilter(PageFilter):
+class GbLeaderFilter(GbPageFilter):
     status: LeaderStatus | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lng: float | None = Field(None, ge=-180, le=180)
 
 
-class LeaderAdminPage(Schema):
-    items: list[LeaderAdminOut]
+class GbLeaderAdminPage(Schema):
+    items: list[GbLeaderAdminOut]
     count: int
 
 
-@admin_router.get("/groupbuy/leaders", response=responses(LeaderAdminPage))
-def admin_leaders(request: HttpRequest, filters: Query[LeaderFilter]) -> Any:
+@admin_router.get("/groupbuy/leaders", response=responses(GbLeaderAdminPage))
+def admin_leaders(request: HttpRequest, filters: Query[GbLeaderFilter]) -> Any:
     limit, offset = page_bounds(filters.limit, filters.offset)
     rows = Leader.objects.select_related("point").order_by("-id")
     if filters.status:
@@ -616,7 +616,7 @@ def admin_leaders(request: HttpRequest, filters: Query[LeaderFilter]) -> Any:
     return {"items": [_leader_admin(le, full) for le in rows[offset : offset + limit]], "count": rows.count()}
 
 
-@admin_router.get("/groupbuy/leaders/{leader_id}", response=responses(LeaderAdminOut))
+@admin_router.get("/groupbuy/leaders/{leader_id}", response=responses(GbLeaderAdminOut))
 def admin_leader(request: HttpRequest, leader_id: ObjectId) -> Any:
     leader = Leader.objects.select_related("point").filter(pk=leader_id).first()
     if leader is None:
@@ -624,7 +624,7 @@ def admin_leader(request: HttpRequest, leader_id: ObjectId) -> Any:
     return _leader_admin(leader, _can_see_id(current_user(request)))
 
 
-class ReasonIn(Schema):
+class GbReasonIn(Schema):
     reason: str = Field("", max_length=200)
 
 
@@ -633,62 +633,62 @@ def _review(request: HttpRequest, leader_id: int, action: str, reason: str = "")
     return _leader_admin(Leader.objects.select_related("point").get(pk=leader.pk), _can_see_id(current_user(request)))
 
 
-@admin_router.post("/groupbuy/leaders/{leader_id}/approve", response=responses(LeaderAdminOut))
+@admin_router.post("/groupbuy/leaders/{leader_id}/approve", response=responses(GbLeaderAdminOut))
 def approve(request: HttpRequest, leader_id: ObjectId) -> Any:
     return _review(request, leader_id, "approve")
 
 
-@admin_router.post("/groupbuy/leaders/{leader_id}/reject", response=responses(LeaderAdminOut))
-def reject(request: HttpRequest, leader_id: ObjectId, payload: ReasonIn) -> Any:
+@admin_router.post("/groupbuy/leaders/{leader_id}/reject", response=responses(GbLeaderAdminOut))
+def reject(request: HttpRequest, leader_id: ObjectId, payload: GbReasonIn) -> Any:
     return _review(request, leader_id, "reject", payload.reason)
 
 
-@admin_router.post("/groupbuy/leaders/{leader_id}/suspend", response=responses(LeaderAdminOut))
-def suspend(request: HttpRequest, leader_id: ObjectId, payload: ReasonIn) -> Any:
+@admin_router.post("/groupbuy/leaders/{leader_id}/suspend", response=responses(GbLeaderAdminOut))
+def suspend(request: HttpRequest, leader_id: ObjectId, payload: GbReasonIn) -> Any:
     return _review(request, leader_id, "suspend", payload.reason)
 
 
-@admin_router.post("/groupbuy/leaders/{leader_id}/reinstate", response=responses(LeaderAdminOut))
+@admin_router.post("/groupbuy/leaders/{leader_id}/reinstate", response=responses(GbLeaderAdminOut))
 def reinstate(request: HttpRequest, leader_id: ObjectId) -> Any:
     return _review(request, leader_id, "reinstate")
 
 
-class LevelIn(Schema):
+class GbLevelIn(Schema):
     name: str = Field(..., min_length=1, max_length=32)
     rank: int = Field(0, ge=0, le=1000)
     rate_bp: int = Field(..., ge=0, le=10000)
 
 
-class LevelOut(LevelIn):
+class GbLevelOut(GbLevelIn):
     id: int
 
 
-@admin_router.post("/groupbuy/levels", response=responses(LevelOut, 201))
-def create_level(request: HttpRequest, payload: LevelIn) -> Any:
+@admin_router.post("/groupbuy/levels", response=responses(GbLevelOut, 201))
+def create_level(request: HttpRequest, payload: GbLevelIn) -> Any:
     return Status(201, leaders.save_level(current_user(request), payload.dict()))
 
 
-class SetLevelIn(Schema):
+class GbSetLevelIn(Schema):
     level_id: int | None = OPT_ID
 
 
 @admin_router.put("/groupbuy/leaders/{leader_id}/level", response=responses(OkOut))
-def set_level(request: HttpRequest, leader_id: ObjectId, payload: SetLevelIn) -> Any:
+def set_level(request: HttpRequest, leader_id: ObjectId, payload: GbSetLevelIn) -> Any:
     leaders.set_level(current_user(request), leader_id, payload.level_id)
     return {"ok": True}
 
 
-class RateIn(Schema):
+class GbRateIn(Schema):
     rate_bp: int | None = Field(..., ge=0, le=10000)
 
 
 @admin_router.put("/groupbuy/product-rates/{product_id}", response=responses(OkOut))
-def set_product_rate(request: HttpRequest, product_id: ObjectId, payload: RateIn) -> Any:
+def set_product_rate(request: HttpRequest, product_id: ObjectId, payload: GbRateIn) -> Any:
     leaders.set_product_rate(current_user(request), product_id, payload.rate_bp)
     return {"ok": True}
 
 
-class BatchIn(Schema):
+class GbBatchIn(Schema):
     name: str = Field(..., min_length=1, max_length=64)
     sale_starts_at: datetime
     cutoff_at: datetime
@@ -696,7 +696,7 @@ class BatchIn(Schema):
     pickup_date: date
 
 
-class BatchAdminOut(Schema):
+class GbBatchAdminOut(Schema):
     id: int
     name: str
     status: str
@@ -706,12 +706,12 @@ class BatchAdminOut(Schema):
     pickup_date: date
 
 
-@admin_router.post("/groupbuy/batches", response=responses(BatchAdminOut, 201))
-def create_batch(request: HttpRequest, payload: BatchIn) -> Any:
+@admin_router.post("/groupbuy/batches", response=responses(GbBatchAdminOut, 201))
+def create_batch(request: HttpRequest, payload: GbBatchIn) -> Any:
     return Status(201, batches.create_batch(current_user(request), payload.dict()))
 
 
-class ItemIn(Schema):
+class GbItemIn(Schema):
     sku_id: int = ID
     group_price: int = Field(..., ge=1, le=10**9)
     per_person_limit: int = Field(5, ge=1, le=99)
@@ -719,8 +719,8 @@ class ItemIn(Schema):
     sort: int = Field(0, ge=-1000, le=1000)
 
 
-@admin_router.post("/groupbuy/batches/{batch_id}/items", response=responses(ItemOut, 201))
-def add_item(request: HttpRequest, batch_id: ObjectId, payload: ItemIn) -> Any:
+@admin_router.post("/groupbuy/batches/{batch_id}/items", response=responses(GbItemOut, 201))
+def add_item(request: HttpRequest, batch_id: ObjectId, payload: GbItemIn) -> Any:
     item = batches.add_item(current_user(request), batch_id, payload.dict())
     return Status(
         201,
@@ -740,7 +740,7 @@ def add_item(request: HttpRequest, batch_id: ObjectId, payload: ItemIn) -> Any:
 BatchAction = Literal["cut-off", "purchasing", "delivering", "at-points", "close"]
 
 
-@admin_router.post("/groupbuy/batches/{batch_id}/transitions/{action}", response=responses(BatchAdminOut))
+@admin_router.post("/groupbuy/batches/{batch_id}/transitions/{action}", response=responses(GbBatchAdminOut))
 def batch_action(request: HttpRequest, batch_id: ObjectId, action: BatchAction) -> Any:
     actor = current_user(request)
     if action == "cut-off":
@@ -759,38 +759,38 @@ def batch_action(request: HttpRequest, batch_id: ObjectId, action: BatchAction) 
     return moves[action](actor, batch_id)
 
 
-@admin_router.get("/groupbuy/batches/{batch_id}/pick-lists/{leader_id}", response=responses(PickListOut))
+@admin_router.get("/groupbuy/batches/{batch_id}/pick-lists/{leader_id}", response=responses(GbPickListOut))
 def admin_pick_list(request: HttpRequest, batch_id: ObjectId, leader_id: ObjectId) -> Any:
     return _pick_list(batch_id, leader_id)
 
 
-class SupplyOut(Schema):
+class GbSupplyOut(Schema):
     sku_id: int
     product_name: str
     quantity: int
     leaders: int
 
 
-@admin_router.get("/groupbuy/batches/{batch_id}/supplier-summary", response=responses(list[SupplyOut]))
+@admin_router.get("/groupbuy/batches/{batch_id}/supplier-summary", response=responses(list[GbSupplyOut]))
 def admin_supplier_summary(request: HttpRequest, batch_id: ObjectId) -> Any:
     return batches.supplier_summary(batch_id)
 
 
-class AdminReceiveIn(ReceiveIn):
+class GbAdminReceiveIn(GbReceiveIn):
     leader_id: int = ID
 
 
-@admin_router.post("/groupbuy/deliveries", response=responses(DeliveryOut, 201))
-def admin_receive(request: HttpRequest, payload: AdminReceiveIn) -> Any:
+@admin_router.post("/groupbuy/deliveries", response=responses(GbDeliveryOut, 201))
+def admin_receive(request: HttpRequest, payload: GbAdminReceiveIn) -> Any:
     delivery = pickup.receive_delivery(current_user(request), payload.batch_id, payload.leader_id, _shortages(payload))
     return Status(201, _delivery(delivery))
 
 
-class DecideIn(Schema):
+class GbDecideIn(Schema):
     decision: Literal["refund", "keep"]
 
 
-@admin_router.post("/groupbuy/pickups/{pickup_id}/decide", response=responses(PickupOut))
-def decide(request: HttpRequest, pickup_id: ObjectId, payload: DecideIn) -> Any:
+@admin_router.post("/groupbuy/pickups/{pickup_id}/decide", response=responses(GbPickupOut))
+def decide(request: HttpRequest, pickup_id: ObjectId, payload: GbDecideIn) -> Any:
     done = pickup.decide_uncollected(current_user(request), pickup_id, payload.decision)
     return _pickups(PickupOrder.objects.filter(pk=done.pk))[0]

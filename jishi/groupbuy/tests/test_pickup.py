@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import Api
 from jishi.commission import services as commission
@@ -308,3 +310,29 @@ def test_leader_app_lists_orders_and_pick_list() -> None:
     assert [(p["quantity"], p["orders"]) for p in picks["products"]] == [(2, 1)]
     assert me["share_code"] == leader.share_code
     assert leaders.approved_leader_of(leader.user).pk == leader.pk
+
+
+@given(
+    quantities=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=4),
+    price=st.integers(min_value=1, max_value=9999),
+    data=st.data(),
+)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_shortage_refunds_are_exact_for_any_orders(quantities: list[int], price: int, data: Any) -> None:
+    short = data.draw(st.integers(min_value=1, max_value=sum(quantities)))
+    leader = make_leader()
+    batch, (item,) = make_batch(prices=(10_000,), group_prices=(price,))
+    placed = [buy_paid(shopper(), batch, leader, [(item, q)], wallet=price * q) for q in quantities]
+    to_points(batch)
+
+    pickup.receive_delivery(None, batch.pk, leader.pk, {item.sku_id: short})
+
+    left, expected = short, []
+    for q in reversed(quantities):  # the last orders bear the shortage first
+        take = min(left, q)
+        expected.append(take * price)
+        left -= take
+    refunded = [Order.objects.get(pk=o.pk).refunded_amount for o in reversed(placed)]
+    assert refunded == expected
+    assert Shortage.objects.get(delivery__batch=batch).refunded_amount == short * price
+    assert ledger.check_ledger() == []
