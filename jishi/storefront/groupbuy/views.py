@@ -110,10 +110,14 @@ def choose_leader(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("已选择团长，下单后到自提点取货"))
         return HttpResponseRedirect(reverse("storefront:groupbuy:batch"))
     origin = _origin(request)
-    nearby = leaders.nearest(*origin) if origin else []
+    nearby = [{"n": n, "distance": _distance_label(n.distance_m)} for n in (leaders.nearest(*origin) if origin else [])]
     binding = leaders.binding_of(user)
     context = _ctx(_("选择团长"), nearby=nearby, origin=origin, binding=binding)
     return render(request, "storefront/groupbuy/leaders.html", context)
+
+
+def _distance_label(metres: int) -> str:
+    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km"
 
 
 @login_required
