@@ -23,6 +23,8 @@ from jishi.content.api import router as content_router
 from jishi.core.errors import DomainError, error_body
 from jishi.distribution.api import admin_router as distribution_admin_router
 from jishi.distribution.api import router as distribution_router
+from jishi.groupbuy.api import admin_router as groupbuy_admin_router
+from jishi.groupbuy.api import router as groupbuy_router
 from jishi.inventory.api import admin_router as inventory_admin_router
 from jishi.loyalty.api import admin_router as loyalty_admin_router
 from jishi.loyalty.api import router as loyalty_router
@@ -137,6 +139,8 @@ api.add_router("/", content_router, tags=["content"])
 api.add_router("/admin", content_admin_router, tags=["admin"])
 api.add_router("/", distribution_router, tags=["distribution"])
 api.add_router("/admin", distribution_admin_router, tags=["admin"])
+api.add_router("/", groupbuy_router, tags=["groupbuy"])
+api.add_router("/admin", groupbuy_admin_router, tags=["admin"])
 api.add_router("/", notify_router, tags=["notify"])
 api.add_router("/", community_router, tags=["community"])
 api.add_router("/admin", community_admin_router, tags=["admin"])

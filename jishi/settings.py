@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "jishi.loyalty",
     "jishi.content",
     "jishi.distribution",
+    "jishi.groupbuy",
     "jishi.notify",
     "jishi.community",
     "jishi.retail",

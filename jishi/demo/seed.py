@@ -294,6 +294,7 @@ FEATURE_APPS = (
     "distribution",
     "notify",
     "community",
+    "groupbuy",
     "retail",
     "rebate",
 )

@@ -34,6 +34,7 @@ urlpatterns = [
     path("addresses/<int:address_id>/default/", mine.address_default, name="address_default"),
     path("addresses/<int:address_id>/delete/", mine.address_delete, name="address_delete"),
     path("promoter/", include("jishi.storefront.promoter_urls")),
+    path("groupbuy/", include("jishi.storefront.groupbuy.urls")),
     path("", include("jishi.storefront.marketing_urls")),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="sw"),
