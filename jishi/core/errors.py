@@ -70,3 +70,9 @@ class RateLimited(DomainError):
 
 def error_body(code: str, message: Any, fields: dict[str, list[str]] | None = None) -> dict:
     return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+
+
+class RemoteUnavailable(Exception):
+    """A remote service (payment provider, SMS vendor, affiliate network) could not be reached or
+    gave an answer that cannot be trusted. Not the caller's fault: the intent stays recorded and a
+    job retries it. The API answers 502."""

@@ -278,7 +278,8 @@ def order_paid(order_id: int) -> None:
             if PickupOrder.objects.filter(pk=pickup.pk, status=PickupStatus.AWAITING_PAYMENT).update(
                 status=PickupStatus.REFUNDED
             ):
-                orders.refund_whole_order(order, str(_("截单后付款，自动退款")))
+                # A handler's transaction: the provider is called once it commits.
+                orders.refund_whole_order(order, str(_("截单后付款，自动退款")), execute=False)
         return
     PickupOrder.objects.filter(pk=pickup.pk, status=PickupStatus.AWAITING_PAYMENT).update(status=PickupStatus.PAID)
 

@@ -177,7 +177,8 @@ def _refund_one(planned_id: int) -> int:
         case = orders.request_after_sale(
             order.user, order.pk, [(planned.order_line_id, planned.quantity)], amount, str(_("团购缺货退款"))
         )
-        orders.approve_after_sale(None, case.pk)
+        # In this transaction: the provider is called once it commits (wallet money moves at once).
+        orders.approve_after_sale(None, case.pk, execute=False)
         ShortageRefund.objects.filter(pk=planned.pk).update(after_sale_id=case.pk, amount=amount)
         total = ShortageRefund.objects.filter(shortage_id=planned.shortage_id).aggregate(s=Sum("amount"))["s"]
         Shortage.objects.filter(pk=planned.shortage_id).update(refunded_amount=int(total or 0))
@@ -307,7 +308,7 @@ def decide_uncollected(actor: User, pickup_id: int, decision: str) -> PickupOrde
             status=PickupStatus.REFUNDED
         ):
             raise Conflict(code="not_uncollected")
-        orders.refund_whole_order(pickup.order, str(_("逾期未取退款")))
+        orders.refund_whole_order(pickup.order, str(_("逾期未取退款")), execute=False)
         audit.record(actor, "gb_pickup.refund", f"gb_pickup:{pickup.pk}")
     pickup.status = PickupStatus.REFUNDED
     return pickup

@@ -39,7 +39,7 @@ from jishi.core.charts import column_chart
 from jishi.core.conf import setting
 from jishi.core.console import ConsoleAdmin, fen_text
 from jishi.core.dashboard import Card, Chart, Figure, Period, register_card, register_chart
-from jishi.core.errors import DomainError
+from jishi.core.errors import DomainError, RemoteUnavailable
 
 from . import services
 from .models import AfterSale, AfterSaleKind, AfterSaleLine, AfterSaleStatus, Order, OrderLine, OrderStatus
@@ -828,6 +828,8 @@ class AfterSaleAdmin(OperatorOnly, ConsoleAdmin):
             services.approve_after_sale(request.user, case.pk, restock=restock)  # type: ignore[arg-type]
         except DomainError as exc:
             self.message_user(request, _error_text(exc), messages.ERROR)
+        except RemoteUnavailable:  # the provider could not be reached: recorded, retried by the job
+            self.message_user(request, _("已同意，退款已登记；支付渠道暂时无法连接，系统将自动重试"), messages.WARNING)
         else:
             order = Order.objects.get(pk=case.order_id)
             self.message_user(

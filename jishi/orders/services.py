@@ -615,11 +615,12 @@ def _pending_case(case_id: int, user: User | None = None) -> tuple[Order, AfterS
     return order, case
 
 
-def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) -> AfterSale:
+def approve_after_sale(actor: User | None, case_id: int, restock: bool = False, *, execute: bool = True) -> AfterSale:
     """Approve: the refund is recorded with the case's number and, once that has committed,
     made outside any transaction. From then on the case can no longer be cancelled or rejected;
     a provider that cannot be reached leaves it refunding for the resume job (which uses the same
-    number), and ``ProviderError`` reaches the caller."""
+    number), and ``ProviderError`` reaches the caller. Callers inside a transaction of their own
+    pass ``execute=False``: the provider is then called once that transaction commits."""
     with transaction.atomic():
         order, case = _pending_case(case_id)
         now = timezone.now()
@@ -633,7 +634,10 @@ def approve_after_sale(actor: User | None, case_id: int, restock: bool = False) 
         else:
             settled = hooks.request_refund(order, case, case.amount, case.number)
     if not settled:
-        hooks.execute_refund(case.number)
+        if execute:
+            hooks.execute_refund(case.number)
+        else:
+            hooks.execute_refund_after_commit(case.number)
     case.refresh_from_db()
     return case
 

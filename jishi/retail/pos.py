@@ -181,12 +181,12 @@ def counter_refund(clerk: User, order_id: int, lines: Sequence[tuple[int, int]] 
     if not wanted:
         wanted = [(line.pk, line.quantity - line.refunded_quantity) for line in order.lines.all()]
         wanted = [(line_id, q) for line_id, q in wanted if q > 0]
-    with transaction.atomic():
-        amount = orders.max_refundable(order, dict(wanted))
-        case = orders.request_after_sale(
-            order.user, order.pk, wanted, amount, reason or str(_("门店退货")), kind=AfterSaleKind.RETURN_REFUND
-        )
-        return orders.approve_after_sale(clerk, case.pk, restock=True)
+    amount = orders.max_refundable(order, dict(wanted))
+    case = orders.request_after_sale(
+        order.user, order.pk, wanted, amount, reason or str(_("门店退货")), kind=AfterSaleKind.RETURN_REFUND
+    )
+    # Outside any transaction: a provider-paid sale's refund is recorded, then the provider called.
+    return orders.approve_after_sale(clerk, case.pk, restock=True)
 
 
 def receipt(sale: CounterSale) -> dict[str, Any]:

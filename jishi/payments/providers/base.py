@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from jishi.core.errors import RemoteUnavailable
+
 
 @dataclass(frozen=True)
 class PaymentRequest:
@@ -71,7 +73,7 @@ class InvalidNotify(Exception):
     """A notify that must not be trusted: bad/missing signature, undecryptable or malformed."""
 
 
-class ProviderError(Exception):
+class ProviderError(RemoteUnavailable):
     """The provider could not be reached or answered in a way we cannot trust or understand.
 
     The outcome of the call is unknown; callers retry (queries and refunds are idempotent on
