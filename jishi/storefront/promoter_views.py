@@ -325,7 +325,8 @@ def poster_bytes(request: HttpRequest, promoter: Promoter, product: Product | No
     """The PNG poster: the product's first picture, name and price, and a QR code of my share link."""
     path = reverse("storefront:product", args=[product.pk]) if product else None
     link = share_url(request, promoter.code, path or "")
-    return poster.promoter_poster(promoter.code, product, link)
+    name = promoter.user.nickname or commission.mask_phone(promoter.user.phone or "")
+    return poster.promoter_poster(promoter.code, product, link, promoter_name=name)
 
 
 @login_required
