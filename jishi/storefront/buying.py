@@ -19,16 +19,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jishi.accounts import services as accounts
-from jishi.accounts.models import Address
+from jishi.accounts.models import Address, User
 from jishi.catalog.models import Sku
 from jishi.core.errors import DomainError, InvalidInput
 from jishi.inventory.services import OutOfStock
 from jishi.orders import services as orders
 from jishi.orders.models import OrderStatus
+from jishi.orders.pipeline import Checkout
 from jishi.payments import services as payments
 from jishi.payments.models import PaymentMethod, PaymentStatus
 
-from . import queries
+from . import checkout_options, queries
 from .forms import (
     AddressForm,
     CartAddForm,
@@ -142,6 +143,19 @@ def _checkout_url(params: dict[str, Any]) -> str:
     return reverse("storefront:checkout") + (f"?{query}" if query else "")
 
 
+def _priced(
+    user: User, form: CheckoutForm, address_id: int | None
+) -> tuple[Checkout, checkout_options.PointsOffer, dict[str, Any]]:
+    """The order priced with the buyer's coupon choice and, when asked, the most points it may use."""
+    options: dict[str, Any] = {"coupon_ids": form.coupon_ids()}
+    checkout = orders.preview(user, form.lines(), address_id, options)
+    offer = checkout_options.points_offer(checkout)
+    if form.cleaned_data.get("points") and offer.usable:
+        options["use_points"] = offer.usable
+        checkout = orders.preview(user, form.lines(), address_id, options)
+    return checkout, offer, options
+
+
 def _render_checkout(
     request: HttpRequest,
     form: CheckoutForm,
@@ -156,14 +170,22 @@ def _render_checkout(
     chosen = next((a for a in addresses if a.pk == wanted), None) or next(iter(addresses), None)
     back = reverse("storefront:cart")
     try:
-        checkout = orders.preview(user, form.lines(), chosen.pk if chosen else None)
+        checkout, offer, _options = _priced(user, form, chosen.pk if chosen else None)
     except DomainError as exc:
         return problem(request, error_message(exc), status=exc.status, back=back, back_label=_("返回购物车"))
+    applied = checkout.meta.get("coupons") or []
     context = {
         "checkout": checkout,
         "discounts": [a for a in checkout.adjustments if a.step != "shipping"],
         "addresses": addresses,
         "chosen": chosen,
+        "coupons": checkout_options.coupon_choices(checkout),
+        "coupon_choice": form.cleaned_data.get("coupon") or "",
+        "coupons_applied": applied,
+        "coupon_saving": sum(c["amount"] for c in applied),
+        "points": offer,
+        "points_on": bool(form.cleaned_data.get("points")) and offer.usable > 0,
+        "buy_params": form.buy_params(),
         "line_params": form.line_params(),
         "remark": form.cleaned_data.get("remark") or "",
         "error": error,
@@ -182,12 +204,15 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return problem(request, form_error_message(form), status=400, back=reverse("storefront:cart"))
     if request.method == "GET":
         return _render_checkout(request, form)
+    user = buyer(request)
+    address_id = form.cleaned_data.get("address_id")
     try:
+        _checkout, _offer, options = _priced(user, form, address_id)
         order = orders.place_order(
-            buyer(request),
+            user,
             form.lines(),
-            form.cleaned_data.get("address_id"),
-            {"ref": request.session.get(REFERRAL_SESSION_KEY)},
+            address_id,
+            {**options, "ref": request.session.get(REFERRAL_SESSION_KEY)},
             form.cleaned_data.get("remark") or "",
         )
     except DomainError as exc:

@@ -13,6 +13,8 @@ from jishi.core.errors import DomainError, InvalidInput
 from jishi.orders.models import AfterSaleKind
 from jishi.payments.models import PaymentMethod
 
+from . import regions
+
 ID_MAX = 2**62
 # Wide bounds only: the orders services check quantities against MAX_LINE_QUANTITY.
 QUANTITY_MAX = 10**6
@@ -80,15 +82,34 @@ class CheckoutForm(forms.Form):
     )
     address_id = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     remark = forms.CharField(label=_("备注"), required=False, max_length=200)
+    # "" = the best coupons (the default), "none" = no coupon, else one coupon's id.
+    coupon = forms.RegexField(label=_("优惠券"), required=False, regex=r"^(none|[1-9][0-9]{0,17})$")
+    points = forms.BooleanField(label=_("积分抵扣"), required=False)
 
     def lines(self) -> list[tuple[int, int]] | None:
         sku = self.cleaned_data.get("sku")
         return [(sku, self.cleaned_data.get("qty") or 1)] if sku else None
 
-    def line_params(self) -> dict[str, str]:
+    def coupon_ids(self) -> list[int] | None:
+        """What the coupon step is asked for: None picks the best, [] none, [id] that one."""
+        chosen = self.cleaned_data.get("coupon") or ""
+        if not chosen:
+            return None
+        return [] if chosen == "none" else [int(chosen)]
+
+    def buy_params(self) -> dict[str, str]:
         """The query parameters that keep a "buy now" checkout on its one SKU."""
         sku = self.cleaned_data.get("sku")
         return {"sku": str(sku), "qty": str(self.cleaned_data.get("qty") or 1)} if sku else {}
+
+    def line_params(self) -> dict[str, str]:
+        """``buy_params`` and the buyer's coupon and points choices."""
+        params = self.buy_params()
+        if self.cleaned_data.get("coupon"):
+            params["coupon"] = self.cleaned_data["coupon"]
+        if self.cleaned_data.get("points"):
+            params["points"] = "1"
+        return params
 
 
 class AddressForm(forms.Form):
@@ -105,6 +126,25 @@ class AddressForm(forms.Form):
             return accounts.normalise_phone(self.cleaned_data["phone"])
         except DomainError as exc:
             raise forms.ValidationError(str(exc.message)) from exc
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        place = (data.get("province"), data.get("city"), data.get("district"))
+        if all(place) and not regions.is_known(*place):  # type: ignore[arg-type]
+            self.add_error("district", _("请从列表中选择省、市、区"))
+        return data
+
+    def region_fields(self) -> list[tuple[str, Any, list[str], str]]:
+        """(name, label, options, value) of the three selects for the values now in the form
+        (the page's script refills city and district when the province or city changes)."""
+        province = str(self["province"].value() or "")
+        city = str(self["city"].value() or "")
+        district = str(self["district"].value() or "")
+        return [
+            ("province", self.fields["province"].label, regions.provinces(), province),
+            ("city", self.fields["city"].label, regions.cities(province), city),
+            ("district", self.fields["district"].label, regions.districts(province, city), district),
+        ]
 
 
 class PayForm(forms.Form):

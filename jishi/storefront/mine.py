@@ -23,7 +23,7 @@ from jishi.orders.models import AfterSaleKind, OrderStatus
 
 from . import queries
 from .forms import AddressForm, AfterSaleForm, error_message
-from .pages import buyer, is_htmx, problem
+from .pages import buyer, is_htmx, problem, safe_next
 
 
 @login_required
@@ -181,13 +181,20 @@ def addresses(request: HttpRequest) -> HttpResponse:
     user = buyer(request)
     form = AddressForm(request.POST or None)
     status = 200
+    # A campaign's "buy now" sends a buyer without an address here and wants them back after.
+    back_to = safe_next(request)
     if request.method == "POST":
         if form.is_valid():
             accounts.save_address(user, form.cleaned_data)
             messages.success(request, _("地址已保存"))
-            return HttpResponseRedirect(reverse("storefront:addresses"))
+            return HttpResponseRedirect(back_to or reverse("storefront:addresses"))
         status = 400
-    context = {"tab": "me", "addresses": list(Address.objects.filter(user=user)), "address_form": form}
+    context = {
+        "tab": "me",
+        "addresses": list(Address.objects.filter(user=user)),
+        "address_form": form,
+        "next": back_to,
+    }
     return render(request, "storefront/addresses.html", context, status=status)
 
 

@@ -59,3 +59,44 @@
     });
   });
 })();
+
+// 省/市/区 picker: the regions ship with the shop (static/storefront/regions.json), fetched once.
+(function () {
+  "use strict";
+  var cache = {};
+
+  function load(url) {
+    if (!cache[url]) cache[url] = fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+    return cache[url];
+  }
+
+  function fill(select, names) {
+    var first = select.options[0];
+    select.innerHTML = "";
+    select.appendChild(first);
+    names.forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = name;
+      option.textContent = name;
+      select.appendChild(option);
+    });
+    select.value = names.length === 1 ? names[0] : "";
+  }
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-region]")) return;
+    var picker = select.closest("[data-regions]");
+    if (!picker) return;
+    var level = select.dataset.region;
+    if (level === "district") return;
+    var province = picker.querySelector("[data-region=province]");
+    var city = picker.querySelector("[data-region=city]");
+    var district = picker.querySelector("[data-region=district]");
+    load(picker.dataset.regions).then(function (regions) {
+      var cities = regions[province.value] || {};
+      if (level === "province") fill(city, Object.keys(cities));
+      fill(district, cities[city.value] || []);
+    });
+  });
+})();
