@@ -18,6 +18,7 @@ from jishi.accounts import services as accounts
 from jishi.accounts.models import Address
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
+from jishi.engagement import services as engagement
 from jishi.orders import services as orders
 from jishi.orders.models import AfterSaleKind, OrderStatus
 
@@ -69,7 +70,7 @@ def _order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespo
             messages.success(request, _("已确认收货"))
     except DomainError as exc:
         return _render_order(request, order_id, error=error_message(exc), status=exc.status)
-    return HttpResponseRedirect(reverse("storefront:order", args=[order_id]))
+    return HttpResponseRedirect(safe_next(request) or reverse("storefront:order", args=[order_id]))
 
 
 @login_required
@@ -82,6 +83,43 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_POST
 def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
     return _order_action(request, order_id, "confirm")
+
+
+@login_required
+@require_POST
+def order_remind(request: HttpRequest, order_id: int) -> HttpResponse:
+    """提醒发货: the shop hears it once; a second tap says it was already done."""
+    user = buyer(request)
+    queries.my_order(user, order_id)
+    try:
+        first = engagement.remind_shipment(user, order_id)
+    except DomainError as exc:
+        return _render_order(request, order_id, error=error_message(exc), status=exc.status)
+    messages.success(request, _("已提醒商家尽快发货") if first else _("已经提醒过了，商家会尽快发货"))
+    return HttpResponseRedirect(safe_next(request) or reverse("storefront:order", args=[order_id]))
+
+
+@login_required
+@require_POST
+def order_rebuy(request: HttpRequest, order_id: int) -> HttpResponse:
+    """再来一单: the order's SKUs back into the cart (those still on sale), then the cart."""
+    user = buyer(request)
+    order = queries.my_order(user, order_id)
+    added, missed = 0, []
+    for line in order.lines.all():
+        if line.sku_id is None:
+            missed.append(line.product_name)
+            continue
+        try:
+            orders.add_to_cart(user, line.sku_id, line.quantity)
+            added += 1
+        except DomainError:
+            missed.append(line.product_name)
+    if missed:
+        messages.warning(request, _("部分商品已下架或库存不足：%(names)s") % {"names": "、".join(missed)})
+    if added:
+        messages.success(request, _("已加入购物车"))
+    return HttpResponseRedirect(reverse("storefront:cart"))
 
 
 # --- after-sales ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from jishi.demo.processes import (
     worker_command,
 )
 from jishi.demo.seed import login_lines, seed_demo
+from jishi.demo.tasks import BANNER_ENV
 
 
 class Command(BaseCommand):
@@ -47,6 +48,8 @@ class Command(BaseCommand):
         base = f"http://{display_host(host)}:{port}"
         # The children open their own connections; this process only supervises.
         connections.close_all()
+        # The worker prints the banner again once it is up (jishi/demo/tasks.py).
+        os.environ[BANNER_ENV] = "\n".join(self.banner(base))
         supervisor = Supervisor(
             {
                 "worker": worker_command(),
@@ -64,12 +67,17 @@ class Command(BaseCommand):
             return f"SQLite {settings_dict['NAME']}"
         return f"{connection.vendor} {settings_dict.get('NAME')} on {settings_dict.get('HOST')}"
 
+    def banner(self, base: str) -> list[str]:
+        return [
+            "集市 Jishi demo is running",
+            f"  storefront  {base}/",
+            f"  console     {base}/console/",
+            f"  API docs    {base}/api/v1/docs",
+            *login_lines(),
+            "Press Ctrl-C to stop.",
+        ]
+
     def announce(self, base: str) -> None:
         self.say("")
-        self.say("集市 Jishi demo is running")
-        self.say(f"  storefront  {base}/")
-        self.say(f"  console     {base}/console/")
-        self.say(f"  API docs    {base}/api/v1/docs")
-        for line in login_lines():
+        for line in self.banner(base):
             self.say(line)
-        self.say("Press Ctrl-C to stop.")
