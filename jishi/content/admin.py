@@ -25,6 +25,7 @@ from .models import (
     ContentSettings,
     Post,
     PostStatus,
+    ProductReview,
     RewardBudgetDay,
     RewardGrant,
     RewardRule,
@@ -238,4 +239,26 @@ class AttributedLineAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ProductReview)
+class ProductReviewAdmin(admin.ModelAdmin):
+    """Buyers' product reviews; their words and photos are moderated as the linked 测评 post."""
+
+    list_display = ("product", "stars", "author", "post_status", "created_at")
+    list_filter = ("stars", "post__status")
+    search_fields = ("product__name", "user__phone", "post__body")
+    list_select_related = ("product", "user", "post")
+    readonly_fields = ("order_line", "post", "product", "user", "stars", "created_at")
+
+    @admin.display(description=_("买家"))
+    def author(self, obj: ProductReview) -> str:
+        return str(obj.user)
+
+    @admin.display(description=_("审核状态"), ordering="post__status")
+    def post_status(self, obj: ProductReview) -> str:
+        return str(obj.post.get_status_display())
+
+    def has_add_permission(self, request: Any) -> bool:
         return False
