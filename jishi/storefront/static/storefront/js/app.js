@@ -171,7 +171,7 @@
     button.dataset.label = label;
     button.disabled = true;
     var left = wait;
-    var show = function () { button.textContent = (button.dataset.wait || "%(s)s").replace("%(s)s", left); };
+    var show = function () { button.textContent = (button.dataset.wait || "{s}").replace("{s}", left); };
     show();
     var timer = window.setInterval(function () {
       left -= 1;
