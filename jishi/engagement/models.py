@@ -45,3 +45,21 @@ class ShipmentReminder(models.Model):
         verbose_name = _("提醒发货")
         verbose_name_plural = _("提醒发货")
         ordering = ["-created_at"]
+
+
+def after_sale_photo_path(instance: AfterSalePhoto, filename: str) -> str:
+    return f"after-sales/{instance.case_id}/{filename}"
+
+
+class AfterSalePhoto(models.Model):
+    """A buyer's photo of the problem, attached to an after-sales case (破损、错发…)."""
+
+    case = models.ForeignKey("orders.AfterSale", on_delete=models.CASCADE, related_name="+", verbose_name=_("售后"))
+    image = models.ImageField(_("图片"), upload_to=after_sale_photo_path)
+    sort = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("售后图片")
+        verbose_name_plural = _("售后图片")
+        ordering = ["case", "sort", "id"]

@@ -1,21 +1,25 @@
-"""Every change in buyer engagement: favourites, browsing history, shipment reminders."""
+"""Every change in buyer engagement: favourites, browsing history, shipment reminders, after-sales photos."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jishi.accounts.models import User
 from jishi.catalog.models import Product, ProductStatus
-from jishi.core.errors import Conflict, NotFound
+from jishi.catalog.services import normalise_image
+from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.events import publish
 from jishi.core.sql import insert_once
-from jishi.orders.models import Order, OrderStatus
+from jishi.orders.models import AfterSale, Order, OrderStatus
 
-from .models import Favourite, ProductView, ShipmentReminder
+from .models import AfterSalePhoto, Favourite, ProductView, ShipmentReminder
 
 HISTORY_KEEP = 200  # rows kept per buyer
 
@@ -70,3 +74,34 @@ def remind_shipment(user: User, order_id: int) -> bool:
 
 def reminded(order_ids: list[int]) -> set[int]:
     return set(ShipmentReminder.objects.filter(order_id__in=order_ids).values_list("order_id", flat=True))
+
+
+MAX_AFTER_SALE_PHOTOS = 6
+
+
+def prepare_photos(raws: Sequence[bytes]) -> list[bytes]:
+    """Decode and re-encode each upload (the catalogue's one normaliser) before anything is written,
+    so a bad picture refuses the whole request. Raises InvalidInput."""
+    if len(raws) > MAX_AFTER_SALE_PHOTOS:
+        raise InvalidInput(_("最多上传 6 张图片"), code="too_many_images")
+    return [normalise_image(raw) for raw in raws]
+
+
+def attach_after_sale_photos(user: User, case_id: int, photos: Sequence[bytes]) -> list[AfterSalePhoto]:
+    """Store ``prepare_photos`` output on the buyer's own case."""
+    case = AfterSale.objects.filter(pk=case_id, user=user).first()
+    if case is None:
+        raise NotFound(_("售后申请不存在"), code="after_sale_not_found")
+    saved = []
+    for sort, content in enumerate(photos):
+        photo = AfterSalePhoto(case=case, sort=sort)
+        photo.image.save(f"{uuid.uuid4().hex}.jpg", ContentFile(content), save=True)
+        saved.append(photo)
+    return saved
+
+
+def photos_of(case_ids: Sequence[int]) -> dict[int, list[AfterSalePhoto]]:
+    out: dict[int, list[AfterSalePhoto]] = {}
+    for photo in AfterSalePhoto.objects.filter(case_id__in=case_ids):
+        out.setdefault(photo.case_id, []).append(photo)
+    return out

@@ -16,6 +16,15 @@ from jishi.payments.models import PaymentMethod
 from . import regions
 
 ID_MAX = 2**62
+AFTER_SALE_REASONS = (
+    _("不想要了"),
+    _("商品破损"),
+    _("质量问题"),
+    _("发错货 / 少件"),
+    _("与描述不符"),
+    _("未按约定时间发货"),
+    _("其他"),
+)
 # Wide bounds only: the orders services check quantities against MAX_LINE_QUANTITY.
 QUANTITY_MAX = 10**6
 QUANTITY_ERRORS = {
@@ -160,7 +169,11 @@ class AfterSaleForm(forms.Form):
     in yuan and may be left empty for "the most refundable"."""
 
     kind = forms.ChoiceField(label=_("类型"), choices=AfterSaleKind.choices, initial=AfterSaleKind.REFUND_ONLY)
-    reason = forms.CharField(label=_("原因"), max_length=200, error_messages={"required": _("请填写原因")})
+    # A common reason picked from the list, the buyer's own words, or both ("商品破损：盒子压扁了").
+    reason_pick = forms.ChoiceField(
+        label=_("原因"), required=False, choices=[("", "")] + [(r, r) for r in AFTER_SALE_REASONS]
+    )
+    reason = forms.CharField(label=_("原因"), max_length=160, required=False)
     amount = forms.DecimalField(
         label=_("退款金额"), required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2
     )
@@ -181,6 +194,14 @@ class AfterSaleForm(forms.Form):
                 max_value=most,
                 error_messages={**QUANTITY_ERRORS, "max_value": _("超过可退数量")},
             )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        pick, words = data.get("reason_pick") or "", (data.get("reason") or "").strip()
+        if not pick and not words:
+            self.add_error("reason", _("请填写原因"))
+        data["reason"] = f"{pick}：{words}" if pick and words else (pick or words)
+        return data
 
     def wanted(self) -> dict[int, int]:
         """{order line id: quantity} of the picked lines (a blank quantity means all that is left)."""

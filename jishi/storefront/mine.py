@@ -16,14 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jishi.accounts import services as accounts
 from jishi.accounts.models import Address
-from jishi.core.errors import DomainError
+from jishi.core.errors import DomainError, InvalidInput
 from jishi.core.money import format_yuan
 from jishi.engagement import services as engagement
 from jishi.orders import services as orders
 from jishi.orders.models import AfterSaleKind, OrderStatus
 
 from . import queries
-from .forms import AddressForm, AfterSaleForm, error_message
+from .forms import AFTER_SALE_REASONS, AddressForm, AfterSaleForm, error_message
 from .pages import buyer, is_htmx, problem, safe_next
 
 
@@ -41,13 +41,20 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+
+
 def _render_order(request: HttpRequest, order_id: int, *, error: str = "", status: int = 200) -> HttpResponse:
     order = queries.my_order(buyer(request), order_id)
+    cases = list(order.after_sales.all())
+    photos = engagement.photos_of([c.pk for c in cases])
+    for case in cases:
+        case.photos = photos.get(case.pk, [])  # type: ignore[attr-defined]
     context = {
         "order": order,
         "actions": queries.order_actions(order),
         "payment_method": queries.payment_method_label(order.payment_method) if order.payment_method else "",
-        "cases": list(order.after_sales.all()),
+        "cases": cases,
         "error": error,
     }
     return render(request, "storefront/order.html", context, status=status)
@@ -167,7 +174,11 @@ def after_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
             wanted = form.wanted()
             amount = form.amount_fen()
             try:
-                orders.request_after_sale(
+                uploads = request.FILES.getlist("photos")
+                if any((u.size or 0) > MAX_PHOTO_BYTES for u in uploads):
+                    raise InvalidInput(_("图片不能超过 8 MB"), code="image_too_large")
+                photos = engagement.prepare_photos([u.read() for u in uploads])
+                case = orders.request_after_sale(
                     user,
                     order.pk,
                     list(wanted.items()),
@@ -175,6 +186,7 @@ def after_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
                     form.cleaned_data["reason"],
                     form.cleaned_data["kind"],
                 )
+                engagement.attach_after_sale_photos(user, case.pk, photos)
             except DomainError as exc:
                 error, status = error_message(exc), exc.status
                 if exc.code == "amount_exceeds_refundable":
@@ -191,6 +203,7 @@ def after_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
         "form": form,
         "most": most,
         "kinds": AfterSaleKind.choices,
+        "reasons": [str(r) for r in AFTER_SALE_REASONS],
         "return_allowed": order.status != OrderStatus.PAID,
         "error": error,
     }
