@@ -18,12 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) fonts
 	$(BIN)/jishi demo
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Demo pictures and share posters set Chinese in Noto Sans CJK (jishi/core/fonts.py).
+.PHONY: fonts
+fonts:
+	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || { echo "installing Debian fonts-noto-cjk for Chinese in pictures"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check jishi bench
@@ -32,11 +38,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy jishi
 
-test-sqlite: $(STAMP) chromium
+test-sqlite: $(STAMP) chromium fonts
 	@echo "== test suite on SQLite"
 	env -u DATABASE_URL -u REDIS_URL JISHI_DATA_DIR=$(TEST_DATA)/sqlite $(BIN)/pytest -q
 
-test-postgres: $(STAMP) chromium
+test-postgres: $(STAMP) chromium fonts
 	@if [ -n "$$JISHI_TEST_DATABASE_URL" ]; then \
 		echo "== test suite on PostgreSQL ($$JISHI_TEST_DATABASE_URL)"; \
 		env -u REDIS_URL DATABASE_URL="$$JISHI_TEST_DATABASE_URL" JISHI_DATA_DIR=$(TEST_DATA)/postgres \

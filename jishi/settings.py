@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",  # /api/v1/docs serves Swagger UI from Ninja's bundled static files, never a CDN
     "jishi.accounts",
     "jishi.catalog",
     "jishi.inventory",
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "jishi.community",
     "jishi.retail",
     "jishi.rebate",
+    "jishi.engagement",
     "jishi.storefront",
     "jishi.demo",
 ]
@@ -258,7 +260,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("JISHI_LOG_LEVEL", "WARNING")},
     # A 4xx is an answer (sold out, invalid input), not an incident: log server errors only.
-    "loggers": {"django.request": {"level": env("JISHI_REQUEST_LOG_LEVEL", "ERROR")}},
+    "loggers": {
+        "django.request": {"level": env("JISHI_REQUEST_LOG_LEVEL", "ERROR")},
+        # The worker logs through this one handler (run_huey adds none of its own then), and
+        # periodic runs are INFO: hidden by default so the demo's URL banner stays readable.
+        "huey": {"handlers": ["console"], "level": env("JISHI_WORKER_LOG_LEVEL", "WARNING"), "propagate": False},
+    },
 }
 
 # --- Jishi business settings (every rule's number is a setting with a default) ---

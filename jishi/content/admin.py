@@ -27,6 +27,7 @@ from .models import (
     ContentSettings,
     Post,
     PostStatus,
+    ProductReview,
     RewardBudgetDay,
     RewardGrant,
     RewardRule,
@@ -295,3 +296,28 @@ register_card(
         lambda u: u.has_perm("content.change_post"),
     )
 )
+
+
+@admin.register(ProductReview)
+class ProductReviewAdmin(ConsoleAdmin):
+    """Buyers' product reviews; their words and photos are moderated as the linked 测评 post."""
+
+    console_group = "content"
+    console_icon = "reviews"
+
+    list_display = ("product", "stars", "author", "post_status", "created_at")
+    list_filter = ("stars", "post__status")
+    search_fields = ("product__name", "user__phone", "post__body")
+    list_select_related = ("product", "user", "post")
+    readonly_fields = ("order_line", "post", "product", "user", "stars", "created_at")
+
+    @admin.display(description=_("买家"))
+    def author(self, obj: ProductReview) -> str:
+        return str(obj.user)
+
+    @admin.display(description=_("审核状态"), ordering="post__status")
+    def post_status(self, obj: ProductReview) -> str:
+        return str(obj.post.get_status_display())
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False

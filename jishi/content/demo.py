@@ -109,11 +109,13 @@ def seed_posts(progress: Progress) -> int:
             continue
         extra = [products[(i * 3 + k) % len(products)].pk for k in (1, 2)][: i % 3]
         linked = [main.pk, *extra]
+        images = _post_images(author, main, title, form, count=1 + i % 3)
         data = services.PostInput(
             form=form,
             title=title,
             body=BODIES[form].format(name=main.name),
             product_ids=list(dict.fromkeys(linked)),
+            image_ids=images,
             scores=SCORES if form == PostForm.REVIEW else [],
             tags=[main.category.name, str(form.label)],
         )
@@ -128,6 +130,21 @@ def seed_posts(progress: Progress) -> int:
         progress.update(i + 1, POSTS)
     deliver_pending()
     return created
+
+
+def _post_images(author: User, product: Product, title: str, form: str, count: int) -> list[int]:
+    """A cover drawn for the post (title, form, the product's still life) and the product's own pictures."""
+    from jishi.demo.catalog_data import CATALOG
+    from jishi.demo.images import post_image
+
+    top = product.category.parent or product.category
+    index = next((i for i, c in enumerate(CATALOG) if c.name == top.name), 0)
+    cover = services.upload_image(author, post_image(index, title, str(PostForm(form).label), product.name))
+    ids = [cover.pk]
+    for picture in list(product.images.order_by("sort", "id"))[: count - 1]:
+        with picture.image.open("rb") as handle:
+            ids.append(services.upload_image(author, handle.read()).pk)
+    return ids
 
 
 def _demo_posts() -> list[Post]:

@@ -358,3 +358,27 @@ class AttributedLine(models.Model):
                 condition=Q(refunded_amount__lte=models.F("paid_amount")), name="attributed_refund_within_paid"
             ),
         ]
+
+
+class ProductReview(models.Model):
+    """A buyer's review of one completed order line: stars, and a 测评 post (text, photos) that
+    goes through moderation and earns loyalty's review points like any other review."""
+
+    order_line = models.OneToOneField(
+        "orders.OrderLine", on_delete=models.CASCADE, related_name="+", verbose_name=_("订单商品")
+    )
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="product_review", verbose_name=_("笔记"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+", verbose_name=_("商品"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    stars = models.PositiveSmallIntegerField(_("星级"))
+    created_at = models.DateTimeField(_("评价时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("商品评价")
+        verbose_name_plural = _("商品评价")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "-created_at"])]
+        constraints = [models.CheckConstraint(condition=Q(stars__gte=1, stars__lte=5), name="review_stars_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"{self.post.title} ({self.stars}★)"

@@ -28,7 +28,7 @@ from jishi.inventory import services as inventory
 from jishi.inventory.models import StockItem
 
 from .catalog_data import ADDRESSES, BUYER_NICKNAMES, CATALOG, DemoCategory, DemoProduct
-from .images import monogram_for, product_image
+from .images import product_image
 
 DEMO_PASSWORD = "jishi-demo"
 ADMIN_USERNAME = "admin"
@@ -236,11 +236,11 @@ def seed_images(progress: Progress) -> int:
     )
     rows = list(demo_products())
     created = 0
-    for done, (position, cat_index, _c, _s, demo) in enumerate(rows, 1):
+    for done, (position, cat_index, category, _s, demo) in enumerate(rows, 1):
         product = products.get(demo.name)
         if product is not None:
             for variant in range(have.get(product.pk, 0), images_wanted(position)):
-                raw = product_image(cat_index, monogram_for(demo.name), variant)
+                raw = product_image(cat_index, demo.name, variant, category=category.name, subtitle=demo.subtitle)
                 catalog.add_image(product.pk, raw, sort=variant)
                 created += 1
         progress.update(done, len(rows))

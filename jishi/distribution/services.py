@@ -352,6 +352,24 @@ def _rules_for(lines: Sequence[dict[str, Any]]) -> dict[tuple[str, int], Commiss
     return out
 
 
+def share_earning(promoter: Promoter, product_id: int, sku_id: int | None, price: int) -> int:
+    """分享赚: what ``promoter`` earns at level 1 when a buyer they brought pays ``price`` for one
+    unit (the same rule, level and shop rates as ``shares_for_order``); 0 when distribution is off."""
+    rules = get_settings()
+    if not rules.enabled or promoter.status != PromoterStatus.ACTIVE or price <= 0:
+        return 0
+    overrides = _rules_for([{"sku_id": sku_id, "product_id": product_id}])
+    rule = overrides.get(("sku", sku_id or 0)) or overrides.get(("product", product_id))
+    level_rates = promoter.level.rates_bp if promoter.level and promoter.level.rates_bp else None
+    source = rule.values if rule else (level_rates or rules.rates_bp)
+    first = int(source[0]) if source else 0
+    if first <= 0:
+        return 0
+    if rule and rule.fixed:
+        return min(first, price)
+    return split_by_rates(price, [first])[0]
+
+
 def shares_for_order(payload: dict[str, Any], rules: DistributionSettings) -> list[commission.Share]:
     """Per line and level: the rate (or fixed amount) × what was actually paid for the line."""
     if not rules.enabled or not campaign_pays(payload.get("meta"), "commission"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from jishi.catalog.models import ProductStatus, Sku
@@ -92,11 +93,15 @@ def seed_mall(progress: Progress) -> int:
     )
     created = 0
     for i, ((name, cost, cash, stock, limit), sku) in enumerate(zip(MALL, skus, strict=False), 1):
-        _item, made = MallItem.objects.get_or_create(
+        item, made = MallItem.objects.get_or_create(
             name=name,
             defaults={"sku": sku, "points": cost, "cash": cash, "stock": stock, "per_person_limit": limit, "sort": i},
         )
         created += made
+        if not item.image:
+            from jishi.demo.images import mall_image
+
+            item.image.save(f"mall-{i}.jpg", ContentFile(mall_image(name)), save=True)
         progress.update(i, len(MALL))
     return created
 

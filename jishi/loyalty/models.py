@@ -271,6 +271,7 @@ class MallItem(models.Model):
     is_active = models.BooleanField(_("上架"), default=True)
     sort = models.IntegerField(_("排序"), default=0)
     description = models.CharField(_("说明"), max_length=200, blank=True)
+    image = models.ImageField(_("图片"), upload_to="mall/%Y/%m/", blank=True)
     redeemed = models.PositiveIntegerField(_("已兑换"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -60,8 +60,9 @@ class MemberDiscountStep(BaseStep):
             lines = [line for line in checkout.lines if line.unit_price == line.list_price and line.paid_amount > 0]
             amount = apply_rate(sum(line.paid_amount for line in lines), level.discount_bp)
             if amount:
+                # Levels are often named "钻石会员": the label adds "会员" only when the name lacks it.
                 label = _("%(level)s会员 %(off)s%% 优惠") % {
-                    "level": level.name,
+                    "level": level.name.removesuffix("会员"),
                     "off": levels.bp_percent(level.discount_bp),
                 }
                 checkout.add_discount(self.code, label, amount, lines)

@@ -1,6 +1,7 @@
-"""Demo wallets and order history for the seeded buyers (never the fresh ones).
+"""Demo wallets for every demo buyer and an order history for the seeded ones (never the fresh ones).
 
-Wallets are topped up once per buyer under a fixed ledger key, so a re-run posts nothing.
+Wallets are topped up once per buyer under a fixed ledger key, so a re-run posts nothing; fresh
+buyers get the same ¥2,000 (and nothing else), so the wallet can be tried from zero.
 Each history order is one scenario with a stable code kept in ``Order.meta["demo_order"]``;
 a scenario whose code exists is skipped, and each runs in one transaction, so an interrupted
 seed resumes where it stopped. Orders go through the real services (place, pay, ship,
@@ -47,8 +48,8 @@ def _operator() -> User | None:
 
 
 def seed_wallets(progress: Progress) -> int:
-    """¥2,000 into every non-fresh demo buyer's wallet, once: the same posting an operator top-up makes."""
-    buyers = demo_buyers()
+    """¥2,000 into every demo buyer's wallet (fresh ones too), once: the posting an operator top-up makes."""
+    buyers = demo_buyers(include_fresh=True)
     operator = _operator()
     created = 0
     for done, buyer in enumerate(buyers, 1):

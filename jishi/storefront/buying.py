@@ -19,17 +19,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jishi.accounts import services as accounts
-from jishi.accounts.models import Address
+from jishi.accounts.models import Address, User
 from jishi.catalog.models import Sku
 from jishi.core.errors import DomainError, InvalidInput
 from jishi.inventory.services import OutOfStock
 from jishi.orders import services as orders
 from jishi.orders.models import OrderStatus
+from jishi.orders.pipeline import Checkout
 from jishi.payments import services as payments
 from jishi.payments.models import PaymentMethod, PaymentStatus
 from jishi.retail import checkout as store_checkout
 
-from . import queries
+from . import checkout_options, queries
 from .forms import (
     AddressForm,
     CartAddForm,
@@ -138,6 +139,11 @@ def _describe_refusal(exc: DomainError) -> str:
     return message
 
 
+def _checkout_url(params: dict[str, Any]) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return reverse("storefront:checkout") + (f"?{query}" if query else "")
+
+
 def _fulfilment(request: HttpRequest) -> tuple[str, int | None]:
     """快递 / 同城配送 / 到店自提, from ``mode`` and ``store_id`` (anything else: express)."""
     data = request.POST if request.method == "POST" else request.GET
@@ -148,9 +154,26 @@ def _fulfilment(request: HttpRequest) -> tuple[str, int | None]:
     return mode, store_id
 
 
-def _checkout_url(params: dict[str, Any]) -> str:
-    query = urlencode({k: v for k, v in params.items() if v})
-    return reverse("storefront:checkout") + (f"?{query}" if query else "")
+def _priced(
+    user: User,
+    form: CheckoutForm,
+    address_id: int | None,
+    mode: str = store_checkout.EXPRESS,
+    store_id: int | None = None,
+) -> tuple[Checkout, checkout_options.PointsOffer, dict[str, Any]]:
+    """The order priced with the buyer's fulfilment, coupon choice and, when asked, the most
+    points it may use."""
+    options: dict[str, Any] = {"coupon_ids": form.coupon_ids()}
+
+    def price() -> Checkout:
+        return store_checkout.preview(user, form.lines(), address_id, options, mode=mode, store_id=store_id)
+
+    checkout = price()
+    offer = checkout_options.points_offer(checkout)
+    if form.cleaned_data.get("points") and offer.usable:
+        options["use_points"] = offer.usable
+        checkout = price()
+    return checkout, offer, options
 
 
 def _render_checkout(
@@ -167,30 +190,41 @@ def _render_checkout(
     chosen = next((a for a in addresses if a.pk == wanted), None) or next(iter(addresses), None)
     back = reverse("storefront:cart")
     mode, store_id = _fulfilment(request)
+    address_id = chosen.pk if chosen else None
     try:
-        checkout = store_checkout.preview(
-            user, form.lines(), chosen.pk if chosen else None, {}, mode=mode, store_id=store_id
-        )
+        checkout, offer, _options = _priced(user, form, address_id, mode, store_id)
     except DomainError as exc:
         if mode == store_checkout.EXPRESS:
             return problem(request, error_message(exc), status=exc.status, back=back, back_label=_("返回购物车"))
+        # The chosen store cannot take it: say why, and price it by express instead.
         error, status, mode, store_id = error or error_message(exc), exc.status, store_checkout.EXPRESS, None
-        checkout = orders.preview(user, form.lines(), chosen.pk if chosen else None)
-    store_options = store_checkout.fulfilment_options(user, form.lines(), chosen.pk if chosen else None)
+        try:
+            checkout, offer, _options = _priced(user, form, address_id)
+        except DomainError as again:
+            return problem(request, error_message(again), status=again.status, back=back, back_label=_("返回购物车"))
+    store_options = store_checkout.fulfilment_options(user, form.lines(), address_id)
+    applied = checkout.meta.get("coupons") or []
     context = {
         "checkout": checkout,
         "discounts": [a for a in checkout.adjustments if a.step != "shipping"],
         "addresses": addresses,
         "chosen": chosen,
+        "coupons": checkout_options.coupon_choices(checkout),
+        "coupon_choice": form.cleaned_data.get("coupon") or "",
+        "coupons_applied": applied,
+        "coupon_saving": sum(c["amount"] for c in applied),
+        "points": offer,
+        "points_on": bool(form.cleaned_data.get("points")) and offer.usable > 0,
+        "buy_params": form.buy_params(),
+        "mode": mode,
+        "store_id": store_id,
+        "store_options": store_options,
+        "fulfil_params": {**form.line_params(), "address_id": address_id or ""},
         "line_params": form.line_params(),
         "remark": form.cleaned_data.get("remark") or "",
         "error": error,
         "address_form": address_form or AddressForm(),
         "address_open": address_form is not None or not addresses,
-        "mode": mode,
-        "store_id": store_id,
-        "store_options": store_options,
-        "fulfil_params": {**form.line_params(), "address_id": chosen.pk if chosen else ""},
     }
     return render(request, "storefront/checkout.html", context, status=status)
 
@@ -204,13 +238,16 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return problem(request, form_error_message(form), status=400, back=reverse("storefront:cart"))
     if request.method == "GET":
         return _render_checkout(request, form)
+    user = buyer(request)
+    address_id = form.cleaned_data.get("address_id")
     mode, store_id = _fulfilment(request)
     try:
+        _checkout, _offer, options = _priced(user, form, address_id, mode, store_id)
         [order, *_rest] = store_checkout.place(
-            buyer(request),
+            user,
             form.lines(),
-            form.cleaned_data.get("address_id"),
-            {"ref": request.session.get(REFERRAL_SESSION_KEY)},
+            address_id,
+            {**options, "ref": request.session.get(REFERRAL_SESSION_KEY)},
             mode=mode,
             store_id=store_id,
             remark=form.cleaned_data.get("remark") or "",

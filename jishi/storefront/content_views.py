@@ -40,7 +40,7 @@ def _int(value: str | None) -> int | None:
 
 
 def _base(title: str, back: str = "") -> dict[str, Any]:
-    return {"tab": "home", "title": title, "back": back}
+    return {"tab": "content", "title": title, "back": back}
 
 
 @require_GET
@@ -77,6 +77,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         )
     if post.status == PostStatus.APPROVED:
         services.record_view(viewer, post, _int(request.GET.get("share")))
+        post.view_count += 1  # the row was counted up in SQL: show this view too
     state = services.viewer_state(viewer, [post.pk])
     context = {
         **_base(post.title, reverse("content_pages:feed")),

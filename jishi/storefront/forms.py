@@ -13,7 +13,18 @@ from jishi.core.errors import DomainError, InvalidInput
 from jishi.orders.models import AfterSaleKind
 from jishi.payments.models import PaymentMethod
 
+from . import regions
+
 ID_MAX = 2**62
+AFTER_SALE_REASONS = (
+    _("不想要了"),
+    _("商品破损"),
+    _("质量问题"),
+    _("发错货 / 少件"),
+    _("与描述不符"),
+    _("未按约定时间发货"),
+    _("其他"),
+)
 # Wide bounds only: the orders services check quantities against MAX_LINE_QUANTITY.
 QUANTITY_MAX = 10**6
 QUANTITY_ERRORS = {
@@ -80,15 +91,34 @@ class CheckoutForm(forms.Form):
     )
     address_id = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     remark = forms.CharField(label=_("备注"), required=False, max_length=200)
+    # "" = the best coupons (the default), "none" = no coupon, else one coupon's id.
+    coupon = forms.RegexField(label=_("优惠券"), required=False, regex=r"^(none|[1-9][0-9]{0,17})$")
+    points = forms.BooleanField(label=_("积分抵扣"), required=False)
 
     def lines(self) -> list[tuple[int, int]] | None:
         sku = self.cleaned_data.get("sku")
         return [(sku, self.cleaned_data.get("qty") or 1)] if sku else None
 
-    def line_params(self) -> dict[str, str]:
+    def coupon_ids(self) -> list[int] | None:
+        """What the coupon step is asked for: None picks the best, [] none, [id] that one."""
+        chosen = self.cleaned_data.get("coupon") or ""
+        if not chosen:
+            return None
+        return [] if chosen == "none" else [int(chosen)]
+
+    def buy_params(self) -> dict[str, str]:
         """The query parameters that keep a "buy now" checkout on its one SKU."""
         sku = self.cleaned_data.get("sku")
         return {"sku": str(sku), "qty": str(self.cleaned_data.get("qty") or 1)} if sku else {}
+
+    def line_params(self) -> dict[str, str]:
+        """``buy_params`` and the buyer's coupon and points choices."""
+        params = self.buy_params()
+        if self.cleaned_data.get("coupon"):
+            params["coupon"] = self.cleaned_data["coupon"]
+        if self.cleaned_data.get("points"):
+            params["points"] = "1"
+        return params
 
 
 class AddressForm(forms.Form):
@@ -106,6 +136,25 @@ class AddressForm(forms.Form):
         except DomainError as exc:
             raise forms.ValidationError(str(exc.message)) from exc
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        place = (data.get("province"), data.get("city"), data.get("district"))
+        if all(place) and not regions.is_known(*place):  # type: ignore[arg-type]
+            self.add_error("district", _("请从列表中选择省、市、区"))
+        return data
+
+    def region_fields(self) -> list[tuple[str, Any, list[str], str]]:
+        """(name, label, options, value) of the three selects for the values now in the form
+        (the page's script refills city and district when the province or city changes)."""
+        province = str(self["province"].value() or "")
+        city = str(self["city"].value() or "")
+        district = str(self["district"].value() or "")
+        return [
+            ("province", self.fields["province"].label, regions.provinces(), province),
+            ("city", self.fields["city"].label, regions.cities(province), city),
+            ("district", self.fields["district"].label, regions.districts(province, city), district),
+        ]
+
 
 class PayForm(forms.Form):
     method = forms.ChoiceField(
@@ -120,7 +169,11 @@ class AfterSaleForm(forms.Form):
     in yuan and may be left empty for "the most refundable"."""
 
     kind = forms.ChoiceField(label=_("类型"), choices=AfterSaleKind.choices, initial=AfterSaleKind.REFUND_ONLY)
-    reason = forms.CharField(label=_("原因"), max_length=200, error_messages={"required": _("请填写原因")})
+    # A common reason picked from the list, the buyer's own words, or both ("商品破损：盒子压扁了").
+    reason_pick = forms.ChoiceField(
+        label=_("原因"), required=False, choices=[("", "")] + [(r, r) for r in AFTER_SALE_REASONS]
+    )
+    reason = forms.CharField(label=_("原因"), max_length=160, required=False)
     amount = forms.DecimalField(
         label=_("退款金额"), required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2
     )
@@ -141,6 +194,14 @@ class AfterSaleForm(forms.Form):
                 max_value=most,
                 error_messages={**QUANTITY_ERRORS, "max_value": _("超过可退数量")},
             )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        pick, words = data.get("reason_pick") or "", (data.get("reason") or "").strip()
+        if not pick and not words:
+            self.add_error("reason", _("请填写原因"))
+        data["reason"] = f"{pick}：{words}" if pick and words else (pick or words)
+        return data
 
     def wanted(self) -> dict[int, int]:
         """{order line id: quantity} of the picked lines (a blank quantity means all that is left)."""

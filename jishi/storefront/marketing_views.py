@@ -17,7 +17,7 @@ from jishi.marketing import bargains, coupons, flash, groups
 from jishi.marketing.models import Bargain, BargainCampaign, CouponStatus
 
 from .forms import error_message
-from .pages import buyer, problem
+from .pages import address_first, buyer, problem
 
 
 def _user_or_none(request: HttpRequest) -> User | None:
@@ -88,6 +88,9 @@ def flash_sale(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def flash_buy(request: HttpRequest, item_id: int) -> HttpResponse:
+    first = address_first(request, reverse("storefront:mkt_flash"))
+    if first is not None:
+        return first
     try:
         order = flash.buy(buyer(request), item_id, _int(request.POST.get("quantity")))
     except DomainError as exc:
@@ -134,6 +137,9 @@ def group_share(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def group_open(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    first = address_first(request, reverse("storefront:mkt_groups"))
+    if first is not None:
+        return first
     try:
         _group, order = groups.open_group(buyer(request), campaign_id)
     except DomainError as exc:
@@ -146,6 +152,9 @@ def group_open(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def group_join(request: HttpRequest, code: str) -> HttpResponse:
     back = reverse("storefront:mkt_group", args=[code])
+    first = address_first(request, back)
+    if first is not None:
+        return first
     try:
         group = groups.group_by_code(code)
         _group, order = groups.join_group(buyer(request), group.pk)
@@ -218,6 +227,9 @@ def bargain_help(request: HttpRequest, bargain_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def bargain_buy(request: HttpRequest, bargain_id: int) -> HttpResponse:
+    first = address_first(request, reverse("storefront:mkt_bargain", args=[bargain_id]))
+    if first is not None:
+        return first
     try:
         order = bargains.buy(buyer(request), bargain_id)
     except DomainError as exc:

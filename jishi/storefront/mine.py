@@ -16,14 +16,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jishi.accounts import services as accounts
 from jishi.accounts.models import Address
-from jishi.core.errors import DomainError
+from jishi.core.errors import DomainError, InvalidInput
 from jishi.core.money import format_yuan
+from jishi.engagement import services as engagement
 from jishi.orders import services as orders
 from jishi.orders.models import AfterSaleKind, OrderStatus
 
 from . import queries
-from .forms import AddressForm, AfterSaleForm, error_message
-from .pages import buyer, is_htmx, problem
+from .forms import AFTER_SALE_REASONS, AddressForm, AfterSaleForm, error_message
+from .pages import buyer, is_htmx, problem, safe_next
 
 
 @login_required
@@ -40,13 +41,20 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+
+
 def _render_order(request: HttpRequest, order_id: int, *, error: str = "", status: int = 200) -> HttpResponse:
     order = queries.my_order(buyer(request), order_id)
+    cases = list(order.after_sales.all())
+    photos = engagement.photos_of([c.pk for c in cases])
+    for case in cases:
+        case.photos = photos.get(case.pk, [])  # type: ignore[attr-defined]
     context = {
         "order": order,
         "actions": queries.order_actions(order),
         "payment_method": queries.payment_method_label(order.payment_method) if order.payment_method else "",
-        "cases": list(order.after_sales.all()),
+        "cases": cases,
         "error": error,
     }
     return render(request, "storefront/order.html", context, status=status)
@@ -69,7 +77,7 @@ def _order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespo
             messages.success(request, _("已确认收货"))
     except DomainError as exc:
         return _render_order(request, order_id, error=error_message(exc), status=exc.status)
-    return HttpResponseRedirect(reverse("storefront:order", args=[order_id]))
+    return HttpResponseRedirect(safe_next(request) or reverse("storefront:order", args=[order_id]))
 
 
 @login_required
@@ -82,6 +90,43 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_POST
 def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
     return _order_action(request, order_id, "confirm")
+
+
+@login_required
+@require_POST
+def order_remind(request: HttpRequest, order_id: int) -> HttpResponse:
+    """提醒发货: the shop hears it once; a second tap says it was already done."""
+    user = buyer(request)
+    queries.my_order(user, order_id)
+    try:
+        first = engagement.remind_shipment(user, order_id)
+    except DomainError as exc:
+        return _render_order(request, order_id, error=error_message(exc), status=exc.status)
+    messages.success(request, _("已提醒商家尽快发货") if first else _("已经提醒过了，商家会尽快发货"))
+    return HttpResponseRedirect(safe_next(request) or reverse("storefront:order", args=[order_id]))
+
+
+@login_required
+@require_POST
+def order_rebuy(request: HttpRequest, order_id: int) -> HttpResponse:
+    """再来一单: the order's SKUs back into the cart (those still on sale), then the cart."""
+    user = buyer(request)
+    order = queries.my_order(user, order_id)
+    added, missed = 0, []
+    for line in order.lines.all():
+        if line.sku_id is None:
+            missed.append(line.product_name)
+            continue
+        try:
+            orders.add_to_cart(user, line.sku_id, line.quantity)
+            added += 1
+        except DomainError:
+            missed.append(line.product_name)
+    if missed:
+        messages.warning(request, _("部分商品已下架或库存不足：%(names)s") % {"names": "、".join(missed)})
+    if added:
+        messages.success(request, _("已加入购物车"))
+    return HttpResponseRedirect(reverse("storefront:cart"))
 
 
 # --- after-sales ----------------------------------------------------------------------
@@ -129,7 +174,11 @@ def after_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
             wanted = form.wanted()
             amount = form.amount_fen()
             try:
-                orders.request_after_sale(
+                uploads = request.FILES.getlist("photos")
+                if any((u.size or 0) > MAX_PHOTO_BYTES for u in uploads):
+                    raise InvalidInput(_("图片不能超过 8 MB"), code="image_too_large")
+                photos = engagement.prepare_photos([u.read() for u in uploads])
+                case = orders.request_after_sale(
                     user,
                     order.pk,
                     list(wanted.items()),
@@ -137,6 +186,7 @@ def after_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
                     form.cleaned_data["reason"],
                     form.cleaned_data["kind"],
                 )
+                engagement.attach_after_sale_photos(user, case.pk, photos)
             except DomainError as exc:
                 error, status = error_message(exc), exc.status
                 if exc.code == "amount_exceeds_refundable":
@@ -153,6 +203,7 @@ def after_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
         "form": form,
         "most": most,
         "kinds": AfterSaleKind.choices,
+        "reasons": [str(r) for r in AFTER_SALE_REASONS],
         "return_allowed": order.status != OrderStatus.PAID,
         "error": error,
     }
@@ -181,13 +232,20 @@ def addresses(request: HttpRequest) -> HttpResponse:
     user = buyer(request)
     form = AddressForm(request.POST or None)
     status = 200
+    # A campaign's "buy now" sends a buyer without an address here and wants them back after.
+    back_to = safe_next(request)
     if request.method == "POST":
         if form.is_valid():
             accounts.save_address(user, form.cleaned_data)
             messages.success(request, _("地址已保存"))
-            return HttpResponseRedirect(reverse("storefront:addresses"))
+            return HttpResponseRedirect(back_to or reverse("storefront:addresses"))
         status = 400
-    context = {"tab": "me", "addresses": list(Address.objects.filter(user=user)), "address_form": form}
+    context = {
+        "tab": "me",
+        "addresses": list(Address.objects.filter(user=user)),
+        "address_form": form,
+        "next": back_to,
+    }
     return render(request, "storefront/addresses.html", context, status=status)
 
 

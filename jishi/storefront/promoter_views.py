@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
+from jishi.accounts.models import User
 from jishi.catalog import api as catalog_api
 from jishi.catalog.models import Product, ProductStatus
 from jishi.commission import services as commission
@@ -177,6 +178,7 @@ def commissions(request: HttpRequest) -> HttpResponse:
     if status:
         rows = rows.filter(status=status)
     page = Paginator(rows.order_by("-id"), COMMISSION_PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    _name_commission_rows(list(page.object_list))
     context = _context(_("佣金明细"))
     context.update(
         tabs=[("", _("全部")), *CommissionStatus.choices],
@@ -184,6 +186,18 @@ def commissions(request: HttpRequest) -> HttpResponse:
         page=page,
     )
     return render(request, "storefront/promoter/commissions.html", context)
+
+
+def _name_commission_rows(rows: list[Commission]) -> None:
+    """Each row's buyer (nickname or masked phone) and product name, in two queries for the page."""
+    buyers = {
+        u.pk: u.nickname or commission.mask_phone(u.phone or "")
+        for u in User.objects.filter(pk__in={r.buyer_id for r in rows}).only("pk", "nickname", "phone")
+    }
+    names = dict(Product.objects.filter(pk__in={r.product_id for r in rows if r.product_id}).values_list("pk", "name"))
+    for row in rows:
+        row.buyer_label = buyers.get(row.buyer_id, "")  # type: ignore[attr-defined]
+        row.product_name = names.get(row.product_id or 0, "")  # type: ignore[attr-defined]
 
 
 # --- withdrawals -----------------------------------------------------------------------
@@ -286,6 +300,11 @@ def _product_param(raw: str | None) -> Product | None:
     return product
 
 
+def active_promoter(request: HttpRequest) -> Promoter | None:
+    """The signed-in buyer's promoter record when it may earn now (分享赚 on product pages)."""
+    return _active_promoter(request)
+
+
 def _active_promoter(request: HttpRequest) -> Promoter | None:
     promoter = _promoter(request)
     return promoter if promoter is not None and promoter.status == PromoterStatus.ACTIVE else None
@@ -325,7 +344,8 @@ def poster_bytes(request: HttpRequest, promoter: Promoter, product: Product | No
     """The PNG poster: the product's first picture, name and price, and a QR code of my share link."""
     path = reverse("storefront:product", args=[product.pk]) if product else None
     link = share_url(request, promoter.code, path or "")
-    return poster.promoter_poster(promoter.code, product, link)
+    name = promoter.user.nickname or commission.mask_phone(promoter.user.phone or "")
+    return poster.promoter_poster(promoter.code, product, link, promoter_name=name)
 
 
 @login_required

@@ -307,6 +307,14 @@ class OrderActions:
     cancel: bool
     confirm: bool
     after_sale: bool
+    remind: bool = False  # 提醒发货: paid, not shipped yet
+    track: bool = False  # 查看物流: shipped with a tracking number
+    rebuy: bool = False  # 再来一单: any order that was placed and paid
+    review: bool = False  # 评价: completed
+
+    @property
+    def any(self) -> bool:
+        return any((self.pay, self.cancel, self.confirm, self.after_sale, self.remind, self.track, self.rebuy))
 
 
 def order_actions(order: Order, now: datetime | None = None) -> OrderActions:
@@ -317,6 +325,10 @@ def order_actions(order: Order, now: datetime | None = None) -> OrderActions:
         cancel=pending,
         confirm=order.status == OrderStatus.SHIPPED,
         after_sale=after_sale_open(order, now),
+        remind=order.status == OrderStatus.PAID,
+        track=bool(order.tracking_number) and order.status in (OrderStatus.SHIPPED, OrderStatus.COMPLETED),
+        rebuy=order.status not in (OrderStatus.PENDING_PAYMENT,) and not order.meta.get("campaign"),
+        review=order.status == OrderStatus.COMPLETED,
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import buying, mine, views
+from . import buying, engagement_views, mine, views
 
 app_name = "storefront"
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("legal/terms/", views.legal_page, {"page": "terms"}, name="terms"),
+    path("legal/privacy/", views.legal_page, {"page": "privacy"}, name="privacy"),
     path("me/", views.me, name="me"),
     # buying
     path("cart/", buying.cart, name="cart"),
@@ -29,6 +31,13 @@ urlpatterns = [
     path("orders/<int:order_id>/cancel/", mine.order_cancel, name="order_cancel"),
     path("orders/<int:order_id>/confirm/", mine.order_confirm, name="order_confirm"),
     path("orders/<int:order_id>/after-sales/", mine.after_sale_new, name="after_sale_new"),
+    path("orders/<int:order_id>/remind/", mine.order_remind, name="order_remind"),
+    path("orders/<int:order_id>/rebuy/", mine.order_rebuy, name="order_rebuy"),
+    path("orders/<int:order_id>/review/", engagement_views.order_review, name="order_review"),
+    path("p/<int:product_id>/favourite/", engagement_views.favourite_toggle, name="favourite"),
+    path("me/favourites/", engagement_views.favourites, name="favourites"),
+    path("me/history/", engagement_views.history, name="history"),
+    path("me/history/clear/", engagement_views.history_clear, name="history_clear"),
     path("after-sales/<int:case_id>/cancel/", mine.after_sale_cancel, name="after_sale_cancel"),
     path("addresses/", mine.addresses, name="addresses"),
     path("addresses/<int:address_id>/default/", mine.address_default, name="address_default"),

@@ -6,6 +6,7 @@ Buying lives in ``buying.py`` and the buyer's own orders and addresses in ``mine
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.contrib.auth import login as auth_login
@@ -21,7 +22,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jishi.accounts import services as accounts
 from jishi.accounts.api import client_ip
+from jishi.accounts.models import User
+from jishi.accounts.sms import ConsoleSmsBackend
+from jishi.content import reviews
+from jishi.core.conf import setting
 from jishi.core.errors import DomainError
+from jishi.distribution import services as distribution
+from jishi.engagement import services as engagement
 from jishi.payments import services as payments
 
 from . import promoter_views, pwa, queries
@@ -29,6 +36,8 @@ from .forms import PasswordLoginForm, SmsCodeForm, SmsLoginForm, add_domain_erro
 from .pages import buyer, is_htmx
 
 SMS_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+CONSOLE_SMS_BACKEND = "jishi.accounts.sms.ConsoleSmsBackend"
 
 
 def _grid_response(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
@@ -80,7 +89,25 @@ def search(request: HttpRequest) -> HttpResponse:
 def product(request: HttpRequest, product_id: int) -> HttpResponse:
     if "ref" in request.GET:
         promoter_views.capture_referral(request, request.GET["ref"])
-    return render(request, "storefront/product.html", {"product": queries.product_detail(product_id)})
+    product = queries.product_detail(product_id)
+    path = reverse("storefront:product", args=[product_id])
+    context: dict[str, Any] = {
+        "product": product,
+        "reviews": reviews.product_reviews(product_id),
+        "share_link": request.build_absolute_uri(path),
+        "favourite": False,
+    }
+    if isinstance(request.user, User):
+        engagement.record_view(request.user, product_id)
+        context["favourite"] = engagement.is_favourite(request.user, product_id)
+        promoter = promoter_views.active_promoter(request)
+        if promoter is not None:
+            skus = product["skus"]
+            price = min((s["price"] for s in skus), default=product["price"])
+            context["share_earning"] = distribution.share_earning(promoter, product_id, None, price)
+            context["share_link"] = promoter_views.share_url(request, promoter.code, path)
+            context["poster_url"] = f"{reverse('storefront:promoter:poster')}?product_id={product_id}"
+    return render(request, "storefront/product.html", context)
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -99,7 +126,7 @@ def login(request: HttpRequest) -> HttpResponse:
     mode = "sms" if mode == "sms" else "password"
     password_form = PasswordLoginForm()
     sms_form: SmsCodeForm = SmsLoginForm()
-    notice = ""
+    notice = demo_code = ""
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
@@ -122,9 +149,12 @@ def login(request: HttpRequest) -> HttpResponse:
                 if sms_form.is_valid():
                     accounts.send_sms_code(sms_form.cleaned_data["phone"], ip)
                     notice = _("验证码已发送，5 分钟内有效")
+                    demo_code = _demo_sms_code(sms_form.cleaned_data["phone"])
             else:
                 sms_form = SmsLoginForm(request.POST)
-                if sms_form.is_valid():
+                if sms_form.is_valid() and not request.POST.get("agree"):
+                    sms_form.add_error(None, _("请先阅读并同意《用户协议》和《隐私政策》"))
+                elif sms_form.is_valid():
                     user = accounts.login_with_sms(sms_form.cleaned_data["phone"], sms_form.cleaned_data["code"], ip)
                     auth_login(request, user, backend=SMS_BACKEND)
                     promoter_views.bind_session_referral(request)
@@ -139,7 +169,13 @@ def login(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "storefront/partials/sms_notice.html",
-                {"form": sms_form, "notice": notice, "all_errors": True},
+                {
+                    "form": sms_form,
+                    "notice": notice,
+                    "demo_code": demo_code,
+                    "all_errors": True,
+                    "resend": notice != "",
+                },
             )
     context = {
         "tab": "me",
@@ -147,9 +183,33 @@ def login(request: HttpRequest) -> HttpResponse:
         "password_form": password_form,
         "sms_form": sms_form,
         "notice": notice,
+        "demo_code": demo_code,
+        "resend": notice != "",
+        "agreed": bool(request.POST.get("agree")),
         "next": _next_url(request),
     }
     return render(request, "storefront/login.html", context, status=status)
+
+
+def _demo_sms_code(phone: str) -> str:
+    """With the console SMS backend (the demo's), the code just sent, to show on the page."""
+    if setting("SMS_BACKEND") != CONSOLE_SMS_BACKEND:
+        return ""
+    try:
+        wanted = accounts.normalise_phone(phone)
+    except DomainError:
+        return ""
+    for to, text in reversed(ConsoleSmsBackend.outbox):
+        if to == wanted:
+            match = re.search(r"\d{6}", text)
+            return match.group(0) if match else ""
+    return ""
+
+
+@require_GET
+def legal_page(request: HttpRequest, page: str) -> HttpResponse:
+    """用户协议 / 隐私政策 (PIPL): linked from every sign-up and SMS login."""
+    return render(request, f"storefront/legal/{page}.html", {"tab": "me", "page": page})
 
 
 @require_POST

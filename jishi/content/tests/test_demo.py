@@ -37,6 +37,9 @@ def test_demo_content_is_seeded_once_and_leaves_fresh_buyers_alone() -> None:
     first = counts()
     assert first[0] >= 30
     assert set(Post.objects.values_list("form", flat=True)) == {"list", "review", "share", "kol"}
+    # Every post carries pictures: a cover drawn for it, then up to two of the product's own.
+    image_counts = [p.images.count() for p in Post.objects.all()]
+    assert min(image_counts) == 1 and max(image_counts) == 3
     assert first[1] == 4
     assert first[3] >= 1
     assert first[4] >= 1

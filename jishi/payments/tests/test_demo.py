@@ -43,8 +43,8 @@ def counts() -> dict[str, int]:
     return out
 
 
-def test_first_run_creates_every_scenario_and_tops_up_fifteen_wallets(seeded: dict[str, int]) -> None:
-    assert seeded["wallets"] == 15
+def test_first_run_creates_every_scenario_and_tops_up_twenty_wallets(seeded: dict[str, int]) -> None:
+    assert seeded["wallets"] == 20
     assert seeded["order history"] == len(SCENARIOS) == 29
     assert Order.objects.filter(meta__has_key=MARKER).count() == 29
 
@@ -59,12 +59,13 @@ def test_second_run_creates_nothing_and_changes_no_count(seeded: dict[str, int])
     assert counts() == before
 
 
-def test_fresh_buyers_have_no_orders_and_no_ledger_accounts(seeded: dict[str, int]) -> None:
+def test_fresh_buyers_have_no_orders_and_only_the_wallet_top_up(seeded: dict[str, int]) -> None:
     fresh = User.objects.filter(phone__in=FRESH_PHONES)
 
     assert fresh.count() == 5
     assert Order.objects.filter(user__in=fresh).count() == 0
-    assert Account.objects.filter(owner__in=fresh).count() == 0
+    accounts = list(Account.objects.filter(owner__in=fresh).values_list("kind", "balance"))
+    assert accounts == [(AccountKind.WALLET, TOPUP_AMOUNT)] * 5
 
 
 def test_ledger_is_sound_after_seeding_twice(seeded: dict[str, int]) -> None:
@@ -73,12 +74,12 @@ def test_ledger_is_sound_after_seeding_twice(seeded: dict[str, int]) -> None:
     assert ledger.check_ledger() == []
 
 
-def test_each_non_fresh_buyer_got_one_demo_topup_of_2000_yuan(seeded: dict[str, int]) -> None:
+def test_each_demo_buyer_got_one_demo_topup_of_2000_yuan(seeded: dict[str, int]) -> None:
     seed()
     credits = Entry.objects.filter(transaction__key__startswith="demo-topup:", amount__gt=0)
 
     assert sorted(credits.values_list("account__owner__phone", flat=True)) == sorted(
-        set(User.objects.filter(phone__startswith="138000000").values_list("phone", flat=True)) - FRESH_PHONES
+        User.objects.filter(phone__startswith="138000000").values_list("phone", flat=True)
     )
     assert {e.amount for e in credits} == {TOPUP_AMOUNT}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 from django.core.files.storage import default_storage
@@ -48,3 +49,11 @@ def media(name: str | None) -> str:
 @register.filter
 def spec_text(specs: dict[str, str] | None) -> str:
     return " / ".join(str(v) for v in (specs or {}).values())
+
+
+@register.filter
+def order_actions(order: Any) -> Any:
+    """What the buyer may do with ``order`` now (the buttons of an order card)."""
+    from jishi.storefront.queries import order_actions as actions
+
+    return actions(order)

@@ -270,7 +270,7 @@ def test_sms_login_registers_new_phone(client: Client, db: None) -> None:
 
     response = client.post(
         "/login/",
-        {"mode": "sms", "action": "sms_login", "phone": "13700001111", "code": code},
+        {"mode": "sms", "action": "sms_login", "phone": "13700001111", "code": code, "agree": "1"},
     )
 
     assert sent.status_code == 200
@@ -288,8 +288,52 @@ def test_sms_code_request_over_htmx_returns_fragment(client: Client, db: None) -
         headers={"HX-Request": "true"},
     )
 
+    # The console SMS backend (the demo's) shows the code on the page; the button waits 60 s.
+    code = re.search(r"\d{6}", ConsoleSmsBackend.outbox[-1][1]).group()  # type: ignore[union-attr]
     assert response.status_code == 200
-    assert text(response).strip() == ('<div class="alert ok" role="status"><p>验证码已发送，5 分钟内有效</p></div>')
+    assert text(response).strip() == (
+        '<div class="alert ok" role="status" data-resend-after="60"><p>验证码已发送，5 分钟内有效</p>'
+        f'<p class="demo-code">演示环境（控制台短信通道）：验证码 <strong id="demo-sms-code">{code}</strong></p></div>'
+    )
+
+
+def test_sms_code_is_not_shown_with_a_real_sms_backend(client: Client, db: None, settings: Any) -> None:
+    settings.JISHI = {**settings.JISHI, "SMS_BACKEND": "jishi.storefront.tests.test_pages.SilentSms"}
+    response = client.post(
+        "/login/",
+        {"mode": "sms", "action": "send_code", "phone": "13700002223"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200
+    assert "验证码已发送" in text(response)
+    assert "demo-sms-code" not in text(response)
+
+
+class SilentSms:
+    def send(self, phone: str, text: str) -> None:
+        pass
+
+
+def test_sms_login_needs_consent_to_the_terms_and_privacy_policy(client: Client, db: None) -> None:
+    client.post("/login/", {"mode": "sms", "action": "send_code", "phone": "13700005555"})
+    code = re.search(r"\d{6}", ConsoleSmsBackend.outbox[-1][1]).group()  # type: ignore[union-attr]
+
+    response = client.post("/login/", {"mode": "sms", "action": "sms_login", "phone": "13700005555", "code": code})
+
+    assert response.status_code == 400
+    assert "请先阅读并同意《用户协议》和《隐私政策》" in text(response)
+    assert not User.objects.filter(phone="13700005555").exists()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(("url", "title"), [("/legal/terms/", "集市用户协议"), ("/legal/privacy/", "集市隐私政策")])
+def test_terms_and_privacy_pages(client: Client, db: None, url: str, title: str) -> None:
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert title in text(response)
+    assert 'href="/legal/terms/"' in text(client.get("/login/", {"mode": "sms"}))
 
 
 def test_sms_code_refusal_over_htmx_is_a_200_fragment(client: Client, db: None) -> None:
@@ -316,7 +360,9 @@ def test_sms_code_rate_limit_shows_error(client: Client, db: None, frozen_rate_w
 def test_wrong_sms_code_shows_error(client: Client, db: None) -> None:
     client.post("/login/", {"mode": "sms", "action": "send_code", "phone": "13700004444"})
 
-    response = client.post("/login/", {"mode": "sms", "action": "sms_login", "phone": "13700004444", "code": "000000x"})
+    response = client.post(
+        "/login/", {"mode": "sms", "action": "sms_login", "phone": "13700004444", "code": "000000x", "agree": "1"}
+    )
 
     assert response.status_code == 401
     assert "验证码无效或已过期" in text(response)

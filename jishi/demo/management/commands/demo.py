@@ -20,6 +20,7 @@ from jishi.demo.processes import (
     worker_command,
 )
 from jishi.demo.seed import login_lines, seed_demo
+from jishi.demo.tasks import BANNER_ENV
 from jishi.rebate.demo import fakes_command as rebate_fakes_command
 
 
@@ -59,6 +60,8 @@ class Command(BaseCommand):
         # Seeding left millions of objects (dictionaries, ORM rows): the collection Python runs
         # at exit would walk them all and delay the stop by seconds. None of them is garbage.
         gc.freeze()
+        # The worker prints the banner again once it is up (jishi/demo/tasks.py).
+        os.environ[BANNER_ENV] = "\n".join(self.banner(base))
         supervisor = Supervisor(
             {
                 "worker": worker_command(),
@@ -77,12 +80,17 @@ class Command(BaseCommand):
             return f"SQLite {settings_dict['NAME']}"
         return f"{connection.vendor} {settings_dict.get('NAME')} on {settings_dict.get('HOST')}"
 
+    def banner(self, base: str) -> list[str]:
+        return [
+            "集市 Jishi demo is running",
+            f"  storefront  {base}/",
+            f"  console     {base}/console/",
+            f"  API docs    {base}/api/v1/docs",
+            *login_lines(),
+            "Press Ctrl-C to stop.",
+        ]
+
     def announce(self, base: str) -> None:
         self.say("")
-        self.say("集市 Jishi demo is running")
-        self.say(f"  storefront  {base}/")
-        self.say(f"  console     {base}/console/")
-        self.say(f"  API docs    {base}/api/v1/docs")
-        for line in login_lines():
+        for line in self.banner(base):
             self.say(line)
-        self.say("Press Ctrl-C to stop.")
