@@ -12,6 +12,15 @@ from django.test import Client
 from jishi.accounts.services import issue_token
 from jishi.testing.factories import OperatorFactory, UserFactory
 
+# Under pytest-xdist each worker has its own databases (pytest-django suffixes their names) and
+# its own Redis database, so flash-sale gates and rate limits of two workers never meet.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and _worker[2:].isdigit():
+    _base = os.environ.get("JISHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    _root, _sep, _db = _base.rpartition("/")
+    if _db.isdigit():
+        os.environ["JISHI_TEST_REDIS_URL"] = f"{_root}/{(int(_db) - int(_worker[2:])) % 16}"
+
 # The suite runs as a demo install does: sandbox payments on, a secret key of its own (the
 # development key would make every server the tests start refuse to). Settings are loaded
 # before this file, so they are set there too; child processes inherit the environment.
