@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from jishi.core.events import subscribe
 from jishi.core.models import OutboxEvent
@@ -23,6 +24,35 @@ def _p(event: OutboxEvent) -> dict[str, Any]:
 
 
 # --- orders and after-sales ------------------------------------------------------------------
+
+# A store order's steps the buyer hears of (new retail's board), with what to tell them.
+STORE_STEPS: dict[str, tuple[str, str]] = {
+    "picking": (N_("门店正在拣货"), N_("门店正在为你的订单 %(number)s 拣货。")),
+    "out_for_delivery": (N_("订单配送中"), N_("你的订单 %(number)s 已从门店出发，正在配送。")),
+    "delivered": (N_("订单已送达"), N_("你的订单 %(number)s 已送达，欢迎再次光临。")),
+    "ready_for_pickup": (
+        N_("商品已备好，请到店自提"),
+        N_("订单 %(number)s 已备好，到店出示取货码 %(code)s 即可取货。"),
+    ),
+    "picked_up": (N_("已完成自提"), N_("订单 %(number)s 已取货，感谢光临。")),
+}
+
+
+@subscribe("retail.fulfilment")
+def store_fulfilment(event: OutboxEvent) -> None:
+    p = _p(event)
+    step = STORE_STEPS.get(p.get("status") or "")
+    if step is None:
+        return
+    title, body = step
+    notify_member(
+        p["user_id"],
+        category="order",
+        title=_(title),
+        body=_(body) % {"number": p.get("number", ""), "code": p.get("pickup_code", "")},
+        link=f"/orders/{p['order_id']}/",
+        key=f"order:{p['order_id']}:store:{p['status']}",
+    )
 
 
 @subscribe("order.paid")

@@ -179,3 +179,21 @@ def test_a_crashed_courier_request_is_resumed_with_the_same_number(store: Any, s
     assert courier.resume_pending_requests() == 0
     assert [p["ref"] for path, p in fake_courier.requests if path == "/orders"] == ["Dfixed"]
     assert Fulfilment.objects.get(order=order).courier_status == "created"
+
+
+def test_the_buyer_is_told_in_the_inbox_when_the_goods_are_ready_once(clerk_api: Api, store: Any, sku: Any) -> None:
+    from jishi.core.events import deliver_pending
+    from jishi.notify.models import Message
+
+    order = paid_store_order(store, sku, mode="pickup")
+    code = Fulfilment.objects.get(order=order).pickup_code
+    for status in ("picking", "ready_for_pickup"):
+        assert clerk_api.post(f"retail/staff/orders/{order.pk}/advance", {"status": status}).status_code == 200
+    deliver_pending()
+    OutboxEvent.objects.filter(name="retail.fulfilment").update(dispatched_at=None)
+    deliver_pending()  # redelivered: nothing twice
+
+    ready = Message.objects.filter(user_id=order.user_id, key=f"order:{order.pk}:store:ready_for_pickup")
+    assert ready.count() == 1
+    assert code in ready.get().body
+    assert ready.get().category == "order"
