@@ -26,8 +26,7 @@ from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import BP_DENOMINATOR, allocate, apply_rate
 from jishi.core.sql import insert_once
-from jishi.orders import locks as order_locks
-from jishi.orders.models import AfterSale, AfterSaleStatus
+from jishi.orders.models import AfterSale, AfterSaleStatus, Order
 
 from .models import (
     SHOP_ORDER_SOURCES,
@@ -141,7 +140,9 @@ def unfreeze_due(now: datetime | None = None, limit: int = 1000) -> int:
     moved = 0
     for order_id in order_ids:
         with transaction.atomic():
-            order_locks.lock_order(order_id)
+            # The order's lock (when it is a shop order: a rebate network order is not) makes a
+            # case opened meanwhile wait for this, or be seen by it.
+            Order.objects.select_for_update().filter(pk=order_id).first()
             if AfterSale.objects.filter(order_id=order_id, status__in=OPEN_CASE_STATUSES).exists():
                 continue
             for commission in due.filter(order_id=order_id).select_for_update().order_by("id"):

@@ -14,13 +14,15 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.core.admin_views import yuan_column
 from jishi.core.charts import bar_chart
+from jishi.core.console import ConsoleAdmin
 from jishi.core.money import format_yuan
 
 from . import activity, fans, groups, sales
 from .models import DigestRun, Group, GroupPrice, GroupRedPacket, Membership, Reply, Topic
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleAdmin):
+    console_group = "community"
     """Rows written by services only: the console reads them."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -34,7 +36,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(ConsoleAdmin):
+    console_group = "community"
     list_display = (
         "name",
         "theme",
@@ -74,7 +77,7 @@ class MembershipAdmin(ReadOnlyAdmin):
 
 
 def _moderate(approve: bool) -> Any:
-    def action(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    def action(model_admin: ConsoleAdmin, request: HttpRequest, queryset: QuerySet) -> None:
         for row in queryset:
             if isinstance(row, Topic):
                 activity.moderate(request.user, topic_id=row.pk, approve=approve)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from jishi.accounts.auth import buyer_auth, current_user, operator_auth
-from jishi.core.api import ObjectId, page_bounds, responses
+from jishi.core.api import ObjectId, PageLimit, PageOffset, page_bounds, responses
 
 from . import activity, fans, groups, guests, offers, red_packets
 from .models import Group, GroupRedPacket, GuestSession, Membership, MemberStatus, PacketSource, Reply, Topic
@@ -94,8 +94,8 @@ class CommunityJoinOut(Schema):
 
 
 class CommunityPageIn(Schema):
-    limit: int | None = None
-    offset: int | None = None
+    limit: PageLimit | None = None
+    offset: PageOffset | None = None
 
 
 class CommunityMembersIn(CommunityPageIn):

@@ -47,6 +47,11 @@ GROUPS: tuple[Group, ...] = (
     Group("distribution", _("分销"), "share"),
     Group("members", _("会员"), "group"),
     Group("content", _("内容"), "article"),
+    Group("community", _("社群"), "forum"),
+    Group("groupbuy", _("社区团购"), "storefront"),
+    Group("retail", _("门店"), "store"),
+    Group("rebate", _("导购返利"), "sell"),
+    Group("outreach", _("会员触达"), "campaign"),
     Group("funds", _("资金"), "account_balance_wallet"),
     Group("settings", _("设置"), "settings"),
 )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from jishi.core.console import ConsoleAdmin
+
 from .models import ShipmentReminder
 
 
 @admin.register(ShipmentReminder)
-class ShipmentReminderAdmin(admin.ModelAdmin):
+class ShipmentReminderAdmin(ConsoleAdmin):
+    console_group = "members"
     list_display = ("order_number", "buyer", "created_at")
     search_fields = ("order__number", "user__phone")
     list_select_related = ("order", "user")

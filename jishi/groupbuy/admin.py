@@ -13,9 +13,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import StackedInline, TabularInline
 
 from jishi.core.admin_views import yuan_column
 from jishi.core.charts import bar_chart
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
@@ -37,7 +39,8 @@ from .models import (
 
 
 @admin.register(LeaderLevel)
-class LeaderLevelAdmin(admin.ModelAdmin):
+class LeaderLevelAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("rank", "name", "rate_percent")
 
     @admin.display(description=_("佣金比例"))
@@ -46,7 +49,8 @@ class LeaderLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductRate)
-class ProductRateAdmin(admin.ModelAdmin):
+class ProductRateAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("product_id", "rate_percent")
 
     @admin.display(description=_("团长佣金比例"))
@@ -60,14 +64,15 @@ class ProductRateAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc.message), messages.ERROR)
 
 
-class PickupPointInline(admin.StackedInline):
+class PickupPointInline(StackedInline):
     model = PickupPoint
     can_delete = False
     extra = 0
 
 
 @admin.register(Leader)
-class LeaderAdmin(admin.ModelAdmin):
+class LeaderAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("name", "phone_masked_col", "point_name", "point_type", "status", "level", "applied_at")
     list_filter = ("status", "level", "point__type")
     search_fields = ("name", "phone", "point__name", "point__address")
@@ -148,7 +153,8 @@ class LeaderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PickupPoint)
-class PickupPointAdmin(admin.ModelAdmin):
+class PickupPointAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     """Pickup points; ``?lat=&lng=`` (and ``radius_m``) lists those nearby, nearest first."""
 
     list_display = ("name", "type", "address", "hours", "daily_capacity", "leader", "distance")
@@ -200,7 +206,7 @@ class PickupPointAdmin(admin.ModelAdmin):
         return "" if metres is None else f"{metres / 1000:.2f} km"
 
 
-class BatchItemInline(admin.TabularInline):
+class BatchItemInline(TabularInline):
     model = BatchItem
     extra = 0
     fields = ("sku", "group_price_yuan", "per_person_limit", "stock_total", "stock_left", "sort")
@@ -212,7 +218,8 @@ class BatchItemInline(admin.TabularInline):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("name", "status", "sale_starts_at", "cutoff_at", "delivery_date", "pickup_date", "sheets")
     list_filter = ("status",)
     inlines = [BatchItemInline]
@@ -342,14 +349,15 @@ def _leaders_of(batch_id: int) -> list[int]:
     )
 
 
-class RouteStopInline(admin.TabularInline):
+class RouteStopInline(TabularInline):
     model = RouteStop
     extra = 1
     autocomplete_fields = ("leader",)
 
 
 @admin.register(Route)
-class RouteAdmin(admin.ModelAdmin):
+class RouteAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("name", "driver", "stop_count")
     inlines = [RouteStopInline]
 
@@ -359,7 +367,8 @@ class RouteAdmin(admin.ModelAdmin):
 
 
 @admin.register(PickupOrder)
-class PickupOrderAdmin(admin.ModelAdmin):
+class PickupOrderAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("code", "order", "batch", "leader", "status", "paid", "verified_at")
     list_filter = ("status", "batch")
     search_fields = ("code", "order__number", "leader__name")
@@ -390,7 +399,7 @@ class PickupOrderAdmin(admin.ModelAdmin):
         self._decide(request, queryset, "keep")
 
 
-class ShortageInline(admin.TabularInline):
+class ShortageInline(TabularInline):
     model = Shortage
     extra = 0
     fields = ("product_name", "quantity", "refunded")
@@ -402,7 +411,8 @@ class ShortageInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ConsoleAdmin):
+    console_group = "groupbuy"
     list_display = ("batch", "leader", "received_at", "shortage_units")
     list_filter = ("batch",)
     inlines = [ShortageInline]

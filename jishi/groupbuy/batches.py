@@ -216,13 +216,13 @@ class GroupbuyStep(BaseStep):
         checkout.meta.update(
             {
                 "groupbuy": {"batch_id": purchase.batch_id, "leader_id": purchase.leader_id},
-                "inventory": "external",
-                "needs_address": False,
-                "shipping_fee": 0,
+                "inventory": "external",  # the batch's own stock, bought from the supplier after cut-off
                 "fulfilment_hold": "community_pickup",
-                "pay_minutes": int(max(1, min(int(gb_setting("PAY_MINUTES")), left))),
             }
         )
+        checkout.needs_address = False  # collected from the leader's pickup point
+        checkout.shipping_override = 0
+        checkout.pay_minutes = int(max(1, min(int(gb_setting("PAY_MINUTES")), left)))
 
     def commit(self, checkout: Checkout, order: Order) -> None:
         purchase = purchase_of(checkout)

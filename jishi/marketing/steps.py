@@ -78,7 +78,7 @@ class ActivityPriceStep(BaseStep):
         checkout.meta["campaign"] = activity.campaign_meta()
         checkout.pay_minutes = activity.pay_minutes
         if activity.external_stock:
-            checkout.meta["inventory"] = "external"
+            checkout.meta["inventory"] = "campaign"  # the campaign's quota, set aside in the warehouse
         if activity.kind == "group":
             # Orders should not ship a 拼团 order before its group completes.
             checkout.meta["fulfilment_hold"] = "group_buy"

@@ -19,6 +19,7 @@ from jishi.accounts.models import Role
 from jishi.accounts.services import has_role
 from jishi.core.admin_views import yuan
 from jishi.core.charts import bar_chart
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 
 from . import campaigns, segments
@@ -27,7 +28,8 @@ from .report import campaign_report
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ConsoleAdmin):
+    console_group = "outreach"
     list_display = ["title", "member", "category", "is_read", "created_at"]
     list_filter = ["category", "created_at"]
     search_fields = ["title", "user__phone", "user__nickname"]
@@ -58,7 +60,8 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ConsoleAdmin):
+    console_group = "outreach"
     list_display = ["message", "member", "channel", "status", "reason", "attempts", "sent_at", "delivered_at"]
     list_filter = ["channel", "status", "campaign"]
     search_fields = ["user__phone", "vendor_id"]
@@ -74,7 +77,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberTag)
-class MemberTagAdmin(admin.ModelAdmin):
+class MemberTagAdmin(ConsoleAdmin):
+    console_group = "outreach"
     list_display = ["name"]
     search_fields = ["name"]
     autocomplete_fields = ["members"]
@@ -101,7 +105,8 @@ class SegmentForm(forms.ModelForm):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ConsoleAdmin):
+    console_group = "outreach"
     form = SegmentForm
     list_display = ["name", "live_count", "created_at"]
     readonly_fields = ["live_count"]
@@ -143,7 +148,8 @@ def _operator(request: HttpRequest) -> Any:
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ConsoleAdmin):
+    console_group = "outreach"
     form = CampaignForm
     list_display = ["name", "segment", "status", "scheduled_at", "targeted", "report_link"]
     list_filter = ["status"]

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from jishi.accounts.auth import buyer_auth, current_user
-from jishi.core.api import ObjectId, page_bounds, responses
+from jishi.core.api import ObjectId, PageLimit, PageOffset, page_bounds, responses
 
 from . import services
 from .models import Message
@@ -34,8 +34,8 @@ class InboxOut(Schema):
 
 class InboxIn(Schema):
     category: Literal["", "order", "after_sale", "promotion", "community", "system"] = ""
-    limit: int | None = None
-    offset: int | None = None
+    limit: PageLimit | None = None
+    offset: PageOffset | None = None
 
 
 class ReadAllOut(Schema):

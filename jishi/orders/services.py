@@ -370,8 +370,15 @@ def mark_paid(order: Order, amount: int, method: str) -> bool:
 
 
 def _external_stock(meta: dict[str, Any]) -> bool:
-    """A campaign with its own stock (flash sale quota) reserves and returns it itself."""
-    return meta.get("inventory") == "external"
+    """Stock the order neither reserves nor releases: a campaign's quota set aside in the
+    warehouse (``campaign``: it still leaves the shelf when the order ships), or stock that is not
+    the warehouse's at all (``external``: a group-buy batch bought from the supplier)."""
+    return meta.get("inventory") in ("external", "campaign")
+
+
+def _shelf_stock(meta: dict[str, Any]) -> bool:
+    """Does the order's stock leave the warehouse shelf when it ships?"""
+    return meta.get("inventory") != "external"
 
 
 def _order_stock_lines(order: Order, *, remaining: bool = True, campaign_too: bool = False) -> list[tuple[int, int]]:
@@ -445,7 +452,7 @@ def ship_order(actor: User, order_id: int, carrier: str, tracking_number: str) -
             carrier=carrier,
             tracking_number=tracking_number,
         )
-        stock = _order_stock_lines(order, campaign_too=True)
+        stock = _order_stock_lines(order, campaign_too=True) if _shelf_stock(order.meta) else []
         if stock:
             inventory.consume(stock, reference=order.number, location_id=order.location_id)
         audit.record(actor, "order.ship", f"order:{order.pk}", carrier=carrier, tracking_number=tracking_number)
@@ -669,7 +676,7 @@ def finish_refund(case_id: int) -> bool:
     if stock and before == OrderStatus.PAID:
         if not _external_stock(order.meta):  # a campaign's units go back to its quota instead
             inventory.release(stock, reference=case.number, location_id=order.location_id)
-    elif stock and case.restock:  # returned goods are back on the shelf, campaign or not
+    elif stock and case.restock and _shelf_stock(order.meta):  # returned goods are back on the shelf
         inventory.restock(stock, reference=case.number, location_id=order.location_id)
     AfterSale.objects.filter(pk=case.pk).update(status=AfterSaleStatus.REFUNDED, refunded_at=timezone.now())
     events.publish(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
 from jishi.core.admin_views import register_page, yuan, yuan_column
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 from jishi.orders.admin import OperatorOnly, is_operator
 
@@ -51,7 +52,8 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(RebateSource)
-class RebateSourceAdmin(admin.ModelAdmin):
+class RebateSourceAdmin(ConsoleAdmin):
+    console_group = "rebate"
     form = SourceForm
     list_display = ("name", "network", "enabled", "promotion_mode", "synced_until", "lag", "last_run_at", "last_error")
     list_filter = ("network", "enabled")
@@ -86,13 +88,15 @@ class RebateSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(OperatorOnly, admin.ModelAdmin):
+class SyncRunAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "rebate"
     list_display = ("started_at", "source", "window_start", "window_end", "windows", "pages", "rows", "error")
     list_filter = ("source",)
 
 
 @admin.register(RebateGoods)
-class RebateGoodsAdmin(OperatorOnly, admin.ModelAdmin):
+class RebateGoodsAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "rebate"
     list_display = ("title", "network", "price_yuan", "coupon_yuan", "rate", "coupon_end", "sales", "is_active")
     list_filter = ("network", "is_active", "category")
     search_fields = ("title", "item_id", "shop_name")
@@ -129,7 +133,8 @@ class _OrderColumns:
 
 
 @admin.register(NetworkOrder)
-class NetworkOrderAdmin(_OrderColumns, OperatorOnly, admin.ModelAdmin):
+class NetworkOrderAdmin(_OrderColumns, OperatorOnly, ConsoleAdmin):
+    console_group = "rebate"
     list_display = ORDER_COLUMNS
     list_filter = ("network", "status", "credit", "review")
     search_fields = ("order_id", "sub_order_id", "tracking_id", "buyer__phone")
@@ -141,7 +146,8 @@ class AssignForm(forms.Form):
 
 
 @admin.register(UnmatchedOrder)
-class UnmatchedOrderAdmin(_OrderColumns, OperatorOnly, admin.ModelAdmin):
+class UnmatchedOrderAdmin(_OrderColumns, OperatorOnly, ConsoleAdmin):
+    console_group = "rebate"
     list_display = ("order_id", "network", "item_title", "status", "tracking_id", "estimate_yuan", "created_at")
     list_filter = ("network", "status")
     search_fields = ("order_id", "tracking_id")
@@ -186,7 +192,8 @@ class UnmatchedOrderAdmin(_OrderColumns, OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(OrderAnomaly)
-class OrderAnomalyAdmin(OperatorOnly, admin.ModelAdmin):
+class OrderAnomalyAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "rebate"
     list_display = ("created_at", "order", "kind", "detail")
     list_filter = ("kind",)
     list_select_related = ("order",)
@@ -205,7 +212,8 @@ class SplitForm(forms.ModelForm):
 
 
 @admin.register(RebateSplit)
-class RebateSplitAdmin(admin.ModelAdmin):
+class RebateSplitAdmin(ConsoleAdmin):
+    console_group = "rebate"
     form = SplitForm
     list_display = ("network", "buyer_percent", "promoter_percent", "platform_percent", "updated_at")
 

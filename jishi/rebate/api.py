@@ -125,7 +125,7 @@ def goods_link(request: HttpRequest, goods_id: ObjectId) -> Any:
     }
 
 
-class OrderFilter(Schema):
+class RebateOrderFilter(Schema):
     network: Network | None = None
     limit: int | None = Field(None, ge=1, le=100)
     offset: int | None = Field(None, ge=0, le=10**6)
@@ -166,7 +166,7 @@ def my_orders(user_id: int, network: str | None = None) -> Any:
 
 
 @router.get("/rebate/orders", response=responses(MyOrderPage))
-def orders(request: HttpRequest, filters: Query[OrderFilter]) -> Any:
+def orders(request: HttpRequest, filters: Query[RebateOrderFilter]) -> Any:
     limit, offset = page_bounds(filters.limit, filters.offset)
     user = current_user(request)
     rows = my_orders(user.pk, filters.network)
@@ -196,13 +196,13 @@ def balance(request: HttpRequest) -> Any:
     }
 
 
-class WithdrawIn(Schema):
+class RebateWithdrawIn(Schema):
     amount: int = Field(..., ge=1, le=10**10)
     channel: WithdrawalChannel
     account: str = Field("", max_length=120)
 
 
-class WithdrawalOut(Schema):
+class RebateWithdrawalOut(Schema):
     id: int
     amount: int
     fee: int
@@ -211,8 +211,8 @@ class WithdrawalOut(Schema):
     status: str
 
 
-@router.post("/rebate/withdrawals", response=responses(WithdrawalOut, 201))
-def withdraw(request: HttpRequest, payload: WithdrawIn) -> Any:
+@router.post("/rebate/withdrawals", response=responses(RebateWithdrawalOut, 201))
+def withdraw(request: HttpRequest, payload: RebateWithdrawIn) -> Any:
     """The commission withdrawal flow, open to every buyer with rebates (the shop's minimum and fee)."""
     rules = distribution_rules()
     w = commission.request_withdrawal(

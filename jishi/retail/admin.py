@@ -12,9 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
 
 from jishi.core.admin_views import yuan, yuan_column
 from jishi.core.charts import bar_chart
+from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 from jishi.orders.admin import OperatorOnly
@@ -34,28 +36,28 @@ from .models import (
 )
 
 
-class HoursInline(admin.TabularInline):
+class HoursInline(TabularInline):
     model = StoreHours
     extra = 0
 
 
-class HolidayInline(admin.TabularInline):
+class HolidayInline(TabularInline):
     model = StoreHoliday
     extra = 0
 
 
-class PhotoInline(admin.TabularInline):
+class PhotoInline(TabularInline):
     model = StorePhoto
     extra = 0
 
 
-class StaffInline(admin.TabularInline):
+class StaffInline(TabularInline):
     model = StoreStaff
     extra = 0
     raw_id_fields = ["user"]
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(TabularInline):
     model = DeliverySlot
     extra = 0
     readonly_fields = ["booked"]
@@ -112,7 +114,8 @@ class StoreForm(forms.ModelForm):
 
 
 @admin.register(Store)
-class StoreAdmin(OperatorOnly, admin.ModelAdmin):
+class StoreAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "retail"
     form = StoreForm
     list_display = ["name", "city", "status", "delivery_radius_m", "fee_summary", "minimum", "staff_count"]
     list_filter = ["status", "city", "area_kind"]
@@ -219,7 +222,8 @@ class StoreAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(Fulfilment)
-class FulfilmentAdmin(OperatorOnly, admin.ModelAdmin):
+class FulfilmentAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "retail"
     list_display = ["order", "store", "mode", "status", "slot", "distance_m", "fee_yuan", "rider", "created_at"]
     list_filter = ["store", "mode", "status"]
     search_fields = ["order__number"]
@@ -234,7 +238,8 @@ class FulfilmentAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(OperatorOnly, admin.ModelAdmin):
+class TransferAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "retail"
     list_display = ["number", "source", "target", "lines", "created_by", "created_at"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -250,7 +255,8 @@ class StockCountAdmin(TransferAdmin):
 
 
 @admin.register(CounterSale)
-class CounterSaleAdmin(OperatorOnly, admin.ModelAdmin):
+class CounterSaleAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "retail"
     list_display = ["order", "store", "clerk", "tender", "payable", "status", "created_at"]
     list_filter = ["store", "tender"]
     list_select_related = ["order", "store", "clerk"]

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from jishi.accounts.auth import RoleAuth, buyer_auth, current_user, operator_auth
 from jishi.accounts.models import Role, User
-from jishi.core.api import ObjectId, OkOut, responses
+from jishi.core.api import Id, ObjectId, OkOut, responses
 from jishi.core.errors import InvalidInput, NotFound
 from jishi.inventory.models import Location
 from jishi.loyalty import points
@@ -69,7 +69,7 @@ class StoreIn(AreaIn):
 
 
 class HoursOut(Schema):
-    weekday: int
+    weekday: int = Field(..., ge=0, le=6)  # Monday 0
     opens: time
     closes: time
 
@@ -684,7 +684,7 @@ class SaleIn(Schema):
     member_id: int = ID
     lines: list[BasketLineIn] = Field(..., min_length=1, max_length=100)
     tender: Tender
-    coupon_ids: list[int] | None = Field(None, max_length=10)
+    coupon_ids: list[Id] | None = Field(None, max_length=10)
     use_points: int = Field(0, ge=0, le=10**9)
 
 

@@ -116,6 +116,7 @@ def product_detail(product_id: int) -> dict[str, Any]:
         sku["label"] = " / ".join(str(v) for v in sku["specs"].values())
     data["stock"] = sum(max(sku["stock"], 0) for sku in data["skus"])
     data["category_name"] = product.category.name
+    data["description_html"] = product.description_html  # sanitised rich text, or plain text's line breaks
     return data
 
 

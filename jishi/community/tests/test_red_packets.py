@@ -199,7 +199,7 @@ class TestSendAndClaim:
         problems = check_ledger()
         assert len(problems) == 2
         assert problems[0] == (
-            f"group red packet {packet.pk}: account platform:platform_budget:group_red_packet:{packet.pk} "
+            f"community: group red packet {packet.pk}: account platform:platform_budget:group_red_packet:{packet.pk} "
             "holds 300, expected 200"
         )
 

@@ -43,7 +43,7 @@ def test_buying_places_a_pending_order_at_the_flash_price(gate_backend: str, fla
         "session_id": item.session_id,
         "per_person_limit": 1,
     }
-    assert order.meta["inventory"] == "external"
+    assert order.meta["inventory"] == "campaign"
     assert 9 * 60 < (order.pay_deadline - order.created_at).total_seconds() <= 10 * 60
     assert FlashItem.objects.get(pk=item.pk).stock_left == 4
     # Flash stock is the campaign's own: the warehouse reserves nothing.

@@ -94,7 +94,7 @@ def test_console_creates_schedules_and_reports_a_campaign(live_server: Any, brow
     page.goto(f"{live_server.url}/console/login/?next=/console/notify/campaign/add/")
     page.fill("input[name=username]", operator.username)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("input[type=submit]")
+    page.press("input[name=password]", "Enter")
     page.wait_for_url("**/console/notify/campaign/add/")
 
     page.fill("input[name=name]", "周末特惠")

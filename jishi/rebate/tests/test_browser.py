@@ -182,7 +182,7 @@ def test_console_pages_at_desktop_size(live_server: Any, browser: Browser) -> No
     page.goto(f"{live_server.url}/console/login/?next=/console/rebate/networkorder/")
     page.fill("input[name=username]", admin.username)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("input[type=submit]")
+    page.press("input[name=password]", "Enter")
     page.wait_for_url("**/console/rebate/networkorder/")
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     screenshot(page, "console-rebate-orders.png")

@@ -147,7 +147,7 @@ def test_console_store_pages(live_server: Any, browser: Browser, shop: dict[str,
     page.goto(f"{live_server.url}/console/login/?next=/console/retail/store/")
     page.fill("input[name=username]", admin.username)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("input[type=submit]")
+    page.press("input[name=password]", "Enter")
     page.wait_for_url("**/console/retail/store/")
     expect(page.locator("#result_list")).to_contain_text("西湖文三店")
     shot(page, "console_stores.png")
