@@ -208,3 +208,13 @@ def test_the_home_page_reads_a_bounded_number_of_queries(
 
     assert body.count("data-slide") == 6
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_blocks_speak_english_too(client: Client, shop: Shop) -> None:
+    flash_sale(stock=10, sold=5)
+    group_campaign()
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    body = text(client.get("/"))
+
+    assert "New arrivals" in body and "Group of 3" in body and "50% sold" in body and ">More ›<" in body
