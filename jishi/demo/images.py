@@ -319,3 +319,32 @@ def post_image(category_index: int, title: str, badge: str, product_name: str, v
     draw.rounded_rectangle((24, height - 80, width - 24, height - 24), radius=28, fill=(255, 255, 255))
     draw.text((48, height - 52), caption, font=fit_font(caption, width - 100, 26), fill=deep, anchor="lm")
     return _jpeg(image)
+
+
+BANNER_SIZE = (1080, 480)
+
+
+def banner_image(category_index: int, title: str, subtitle: str, badge: str) -> bytes:
+    """A 9:4 home carousel slide: a warm gradient, the category's still life on the right, the title in Chinese."""
+    light, deep, life = PALETTES[category_index % len(PALETTES)]
+    width, height = BANNER_SIZE
+    across = Image.linear_gradient("L").rotate(90).resize((width, height))  # dark left → light right
+    warm = Image.new("RGB", (width, height), _mix(deep, (255, 130, 60), 0.45))
+    image = Image.composite(Image.new("RGB", (width, height), _mix(deep, (0, 0, 0), 0.12)), warm, across)
+    draw = ImageDraw.Draw(image)
+    glow = _mix(light, (255, 255, 255), 0.2)
+    draw.ellipse((width - 470, -120, width + 130, 480), fill=_mix(deep, glow, 0.35))
+    draw.ellipse((width - 380, 60, width - 20, 420), fill=_mix(deep, glow, 0.6))
+    cx, cy, s = width - 210, 250, 0.78
+    _shadow(image, (cx - int(190 * s), cy + int(120 * s), cx + int(190 * s), cy + int(175 * s)))
+    draw = ImageDraw.Draw(image)
+    STILL_LIFES[life](draw, cx, cy, s, deep, light)
+    _pill(draw, (56, 64), printable(badge), 30, (255, 214, 102), _mix(deep, (0, 0, 0), 0.3))
+    heading = printable(title)
+    draw.text((56, 200), heading, font=fit_font(heading, width - 520, 84, bold=True), fill=(255, 255, 255), anchor="lm")
+    line = printable(subtitle)
+    draw.text((58, 290), line, font=fit_font(line, width - 520, 38), fill=(255, 240, 228), anchor="lm")
+    draw.rounded_rectangle((56, 346, 276, 410), radius=32, fill=(255, 255, 255))
+    go = printable("立即查看 ›")
+    draw.text((166, 378), go, font=cjk_font(30, bold=True), fill=deep, anchor="mm")
+    return _jpeg(image)

@@ -1,4 +1,5 @@
-"""Ops console for campaigns: every campaign with its results; an action to issue coupons to a segment."""
+"""Ops console for campaigns: every campaign with its results; an action to issue coupons to a segment;
+the home page banners."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
 from jishi.core.console import ConsoleAdmin, ConsoleTabularInline
+from jishi.core.errors import DomainError
 
-from . import coupons
+from . import banners, coupons
 from .models import (
+    Banner,
     Bargain,
     BargainCampaign,
     BargainHelp,
@@ -290,3 +296,67 @@ class BargainAdmin(ConsoleAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class BannerForm(forms.ModelForm):
+    class Meta:
+        model = Banner
+        fields = ("title", "subtitle", "image", "link", "sort", "starts_at", "ends_at", "is_active")
+
+    def clean_image(self) -> Any:
+        upload = self.cleaned_data.get("image")
+        if upload is None or upload is False or "image" not in self.changed_data:
+            return upload
+        upload.seek(0)
+        try:
+            return banners.image_file(upload.read())
+        except DomainError as exc:
+            raise ValidationError(exc.message) from exc
+
+
+@admin.register(Banner)
+class BannerAdmin(ConsoleAdmin):
+    """首页轮播图: the picture is cropped to the carousel's shape on upload; sort and 启用 edit in the list."""
+
+    console_group = "marketing"
+    console_icon = "view_carousel"
+    console_order = 5
+    form = BannerForm
+
+    list_display = ("preview", "title", "link", "sort", "is_active", "window", "state")
+    list_display_links = ("preview", "title")
+    list_editable = ("sort", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("title", "subtitle")
+    readonly_fields = ("large_preview", "created_at")
+    fields = ("large_preview", "image", "title", "subtitle", "link", "sort", "starts_at", "ends_at", "is_active")
+
+    @admin.display(description=_("图片"))
+    def preview(self, obj: Banner) -> str:
+        if not obj.image:
+            return "-"
+        return format_html('<img class="jishi-thumb" src="{}" alt="" style="width:99px;height:44px">', obj.image.url)
+
+    @admin.display(description=_("当前图片"))
+    def large_preview(self, obj: Banner) -> str:
+        if not obj.pk or not obj.image:
+            return "-"
+        return format_html('<img src="{}" alt="" style="max-width:540px;width:100%;border-radius:8px">', obj.image.url)
+
+    @admin.display(description=_("展示时间"))
+    def window(self, obj: Banner) -> str:
+        fmt = "%Y-%m-%d %H:%M"
+        start = timezone.localtime(obj.starts_at).strftime(fmt) if obj.starts_at else _("立即")
+        end = timezone.localtime(obj.ends_at).strftime(fmt) if obj.ends_at else _("长期")
+        return f"{start} ~ {end}"
+
+    @admin.display(description=_("状态"))
+    def state(self, obj: Banner) -> str:
+        now = timezone.now()
+        if banners.is_live(obj, now):
+            return str(_("展示中"))
+        if not obj.is_active:
+            return str(_("已停用"))
+        if obj.starts_at and obj.starts_at > now:
+            return str(_("未开始"))
+        return str(_("已结束"))

@@ -1,4 +1,5 @@
-"""Demo campaigns: claimable coupons, an always-live flash sale, open 拼团 groups, a bargain under way."""
+"""Demo campaigns: claimable coupons, an always-live flash sale, open 拼团 groups, a bargain under way,
+and the home page banners that point at them."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
-from jishi.catalog.models import Product, ProductStatus, Sku
+from jishi.catalog.models import Category, Product, ProductStatus, Sku
 from jishi.core import ledger
 from jishi.core.events import deliver_pending
 from jishi.core.models import AccountKind
+from jishi.demo.images import banner_image
 from jishi.demo.seed import Progress, demo_buyers
 from jishi.inventory.services import sellable
 from jishi.payments.services import pay_with_wallet
 
-from . import bargains, flash, groups
+from . import banners, bargains, flash, groups
 from .models import (
+    Banner,
     Bargain,
     BargainCampaign,
     CouponKind,
@@ -211,9 +215,31 @@ def seed_bargain(progress: Progress) -> int:
     return created
 
 
+def seed_banners(progress: Progress) -> int:
+    """Three carousel slides: the flash sale, the 拼团 page and the first category."""
+    category = Category.objects.filter(is_active=True, parent__isnull=True).order_by("sort", "id").first()
+    wanted = [
+        ("限时秒杀 每两小时一场", "爆款低至 4 折，手慢无", "整点开抢", reverse("storefront:mkt_flash"), 1),
+        ("邻里拼团 越拼越省", "好友成团立享 7 折", "拼团特惠", reverse("storefront:mkt_groups"), 2),
+    ]
+    if category is not None:
+        link = reverse("storefront:category", args=[category.pk])
+        wanted.append((f"{category.name}节 产地直发", "精选好物 满99减10", "新品上市", link, 0))
+    have = set(Banner.objects.filter(title__in=[w[0] for w in wanted]).values_list("title", flat=True))
+    created = 0
+    for sort, (title, subtitle, badge, link, palette) in enumerate(wanted):
+        if title not in have:
+            data = {"title": title, "subtitle": subtitle, "link": link, "sort": sort}
+            banners.create_banner(data, banner_image(palette, title, subtitle, badge))
+            created += 1
+        progress.update(sort + 1, len(wanted))
+    return created
+
+
 STEPS: list[tuple[str, Callable[[Progress], int]]] = [
     ("coupons", seed_coupons),
     ("flash sale", seed_flash_sale),
     ("group buys", seed_group_buys),
     ("bargain", seed_bargain),
+    ("banners", seed_banners),
 ]

@@ -1,8 +1,9 @@
-"""Campaign data: coupon templates and issued coupons, flash sales, 拼团 groups and bargains."""
+"""Campaign data: coupon templates and issued coupons, flash sales, 拼团 groups, bargains, home banners."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -377,3 +378,64 @@ class BargainHelp(models.Model):
         verbose_name_plural = _("帮砍")
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["bargain", "helper"], name="bargain_help_once")]
+
+
+# --- home page banners ----------------------------------------------------------------------
+
+BLOCKED_LINK_PREFIXES = ("/console/", "/api/")
+
+
+def validate_internal_link(value: str) -> None:
+    """A banner links inside the storefront only: a path from the site root, never another site."""
+    bad = (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
+        or value.startswith(BLOCKED_LINK_PREFIXES)
+    )
+    if bad:
+        raise ValidationError(_("请填写站内页面路径，以 / 开头，例如 /flash/"), code="external_link")
+
+
+def banner_image_path(instance: Banner, filename: str) -> str:
+    return f"banners/{filename}"
+
+
+class Banner(models.Model):
+    """A slide of the home page carousel, shown while it is active and inside its window."""
+
+    title = models.CharField(_("标题"), max_length=40)
+    subtitle = models.CharField(_("副标题"), max_length=80, blank=True)
+    image = models.ImageField(_("图片"), upload_to=banner_image_path, help_text=_("建议 1080×480，上传后裁成该比例"))
+    link = models.CharField(
+        _("链接"),
+        max_length=200,
+        validators=[validate_internal_link],
+        help_text=_("站内页面路径，例如 /flash/、/groups/、/c/3/"),
+    )
+    sort = models.IntegerField(_("排序"), default=0, help_text=_("数字小的在前"))
+    starts_at = models.DateTimeField(_("开始展示"), null=True, blank=True, help_text=_("留空表示立即"))
+    ends_at = models.DateTimeField(_("结束展示"), null=True, blank=True, help_text=_("留空表示一直展示"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("首页轮播图")
+        verbose_name_plural = _("首页轮播图")
+        ordering = ["sort", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_at__isnull=True)
+                | models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
+                name="banner_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("结束时间须晚于开始时间")})

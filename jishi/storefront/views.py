@@ -31,6 +31,7 @@ from jishi.distribution import services as distribution
 from jishi.engagement import services as engagement
 from jishi.payments import services as payments
 
+from . import home as home_blocks
 from . import promoter_views, pwa, queries
 from .forms import PasswordLoginForm, SmsCodeForm, SmsLoginForm, add_domain_error
 from .pages import buyer, is_htmx
@@ -55,7 +56,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if "ref" in request.GET:
         promoter_views.capture_referral(request, request.GET["ref"])
     grid = queries.product_grid(number=queries.page_number(request.GET.get("page")))
-    context = {"tab": "home", "categories": queries.top_categories(), "grid": grid}
+    context: dict[str, Any] = {"tab": "home", "grid": grid}
+    if not is_htmx(request):  # "load more" wants only the next cards
+        context.update(categories=queries.top_categories(), blocks=home_blocks.blocks())
     return _grid_response(request, "storefront/home.html", context)
 
 

@@ -103,3 +103,28 @@ def test_join_a_group_from_its_share_link(live_server: Any, browser: Browser, gr
     page.goto(f"{live_server.url}/group/{group.share_code}/")
     expect(page.locator("[data-group-status]")).to_contain_text("拼团成功")
     page.context.close()
+
+
+def test_the_console_lists_banners_with_their_previews(live_server: Any, browser: Browser) -> None:
+    from pathlib import Path
+
+    from jishi.demo.images import banner_image
+    from jishi.marketing import banners
+    from jishi.testing.factories import OperatorFactory
+
+    for sort, (title, link) in enumerate([("限时秒杀 每两小时一场", "/flash/"), ("邻里拼团 越拼越省", "/groups/")]):
+        banners.create_banner(
+            {"title": title, "link": link, "sort": sort}, banner_image(sort + 1, title, "满99减10", "活动")
+        )
+    page = signed_in_page(browser, live_server, OperatorFactory(is_staff=True, is_superuser=True))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    page.goto(f"{live_server.url}/console/marketing/banner/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    expect(page.locator("#result_list")).to_contain_text("展示中")
+    page.wait_for_function("() => [...document.querySelectorAll('#result_list img')].every(i => i.complete)")
+    widths = page.eval_on_selector_all("#result_list img.jishi-thumb", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 2 and all(w > 0 for w in widths)
+    folder = os.environ.get("JISHI_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / "console_banners.png"))

@@ -6,10 +6,12 @@ import io
 
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from jishi.accounts.models import User
+from jishi.catalog.models import Category
 from jishi.demo import seed
-from jishi.marketing import demo, flash, groups
+from jishi.marketing import banners, demo, flash, groups
 from jishi.marketing.models import Bargain, Coupon, CouponTemplate, GroupMember
 from jishi.orders.models import Order
 
@@ -34,6 +36,11 @@ def test_demo_campaigns_are_live_and_seeding_twice_creates_nothing() -> None:
     assert len(live.items) == 6
     assert [len(open_groups) for _c, open_groups in groups.running_campaigns()] == [1, 1]
     assert Bargain.objects.get().helper_count == 2
+    first_category = Category.objects.filter(parent__isnull=True).order_by("sort", "id").first()
+    assert first_category is not None
+    assert [b.link for b in banners.live_banners()] == ["/flash/", "/groups/", f"/c/{first_category.pk}/"]
+    with Image.open(banners.live_banners()[0].image.path) as picture:
+        assert picture.size == banners.BANNER_SIZE
     fresh = User.objects.filter(phone__in=seed.FRESH_PHONES)
     assert not Order.objects.filter(user__in=fresh).exists()
     assert not Coupon.objects.filter(user__in=fresh).exists()
