@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_DATA := $(CURDIR)/var/test
 export JISHI_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist workers (one per core here); each gets its own test databases and Redis database.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test install lint typecheck test-sqlite test-postgres chromium bench clean
 
@@ -40,13 +42,13 @@ typecheck: $(STAMP)
 
 test-sqlite: $(STAMP) chromium fonts
 	@echo "== test suite on SQLite"
-	env -u DATABASE_URL -u REDIS_URL JISHI_DATA_DIR=$(TEST_DATA)/sqlite $(BIN)/pytest -q
+	env -u DATABASE_URL -u REDIS_URL JISHI_DATA_DIR=$(TEST_DATA)/sqlite $(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test-postgres: $(STAMP) chromium fonts
 	@if [ -n "$$JISHI_TEST_DATABASE_URL" ]; then \
 		echo "== test suite on PostgreSQL ($$JISHI_TEST_DATABASE_URL)"; \
 		env -u REDIS_URL DATABASE_URL="$$JISHI_TEST_DATABASE_URL" JISHI_DATA_DIR=$(TEST_DATA)/postgres \
-			JISHI_SCHEMATHESIS_EXAMPLES=$${JISHI_SCHEMATHESIS_EXAMPLES:-12} $(BIN)/pytest -q; \
+			JISHI_SCHEMATHESIS_EXAMPLES=$${JISHI_SCHEMATHESIS_EXAMPLES:-12} $(BIN)/pytest -q -n $(TEST_WORKERS); \
 	else echo "== JISHI_TEST_DATABASE_URL not set: PostgreSQL pass not run"; fi
 	@$(MAKE) --no-print-directory fuzz-served-postgres
 

@@ -105,7 +105,7 @@ def test_console_creates_schedules_and_reports_a_campaign(live_server: Any, brow
     page.fill("textarea[name=channel_content]", '{"sms": {"body": "周末特惠，全场八折"}}')
     page.fill("textarea[name=throttle]", '{"sms": 20}')
     shot(page, "console-campaign-form.png")
-    page.click("input[name=_save]")
+    page.click("button[name=_save]")
     page.wait_for_url("**/console/notify/campaign/")
 
     page.check("input[name=_selected_action]")
