@@ -27,11 +27,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Demo pictures and share posters set Chinese in Noto Sans CJK (jishi/core/fonts.py).
+# Demo pictures and share posters set Chinese in Noto Sans CJK (jishi/core/fonts.py); the browser
+# draws category icons (emoji) with Noto Color Emoji.
 .PHONY: fonts
 fonts:
 	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || { echo "installing Debian fonts-noto-cjk for Chinese in pictures"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
+	@test -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf || { echo "installing Debian fonts-noto-color-emoji for category icons in the browser"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check jishi bench
