@@ -180,7 +180,7 @@ if REDIS_URL:
         "name": env("JISHI_HUEY_NAME", "jishi"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        "consumer": {"workers": 2, "worker_type": "thread", "flush_locks": True},
     }
 else:
     HUEY = {
@@ -188,7 +188,7 @@ else:
         "name": "jishi",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        "consumer": {"workers": 2, "worker_type": "thread", "flush_locks": True},
     }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from .errors import Conflict
 from .models import Account, AccountKind, Entry, Transaction, Unit
 from .sql import CachedQuery, insert_once
 
+log = logging.getLogger(__name__)
+
 POINT_KINDS = {AccountKind.POINTS, AccountKind.PLATFORM_POINTS}
 # Balances nobody spends directly (only the system moves them, by rules that never overdraw):
 # summed from entries, so a promoter earning from thousands of orders is no lock hot spot.
@@ -24,6 +27,13 @@ UNTRACKED_USER_KINDS = {AccountKind.COMMISSION_FROZEN}
 
 class LedgerError(Exception):
     """A programming error: an unbalanced or mixed-unit posting."""
+
+
+class KeyReused(Conflict):
+    """A posting's unique key was used before for a different posting."""
+
+    code = "key_reused"
+    default_message = _("该幂等键已用于另一笔不同金额的记账")
 
 
 class InsufficientBalance(Conflict):
@@ -184,9 +194,10 @@ def post(
             posted = dict(Entry.objects.filter(transaction_id=existing.pk).values_list("account_id", "amount"))
             wanted = {account_id: amount for account_id, amount in merged.items() if amount}
             if posted != wanted:
-                # Same key, other money: a caller reusing a key for a different posting is a bug
-                # that would otherwise silently drop the second posting.
-                raise LedgerError(f"posting {key} replayed with other legs: {wanted} != {posted}")
+                # Same key, other money: silently answering "already posted" would drop the second
+                # posting. Refused (409 through the API, where a client chose the key) and logged.
+                log.error("posting %s replayed with other legs: %s != %s", key, wanted, posted)
+                raise KeyReused(fields={"key": [key]})
             return Posting(existing.pk, created=False)
         Entry.objects.bulk_create(
             Entry(transaction_id=transaction_id, account_id=account_id, amount=amount)

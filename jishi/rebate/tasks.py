@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import TaskLockedException
+from huey.storage import RedisStorage
 
 from . import goods, sync
 from .models import RebateSource
@@ -16,7 +17,10 @@ LOCK_SECONDS = 3600  # a crashed worker's lock lapses after an hour
 def sync_rebate_source(source_id: int) -> int:
     """One source's sync; a run still going for that source makes this one a no-op."""
     try:
-        with HUEY.lock_task(f"rebate-sync-{source_id}", ttl=LOCK_SECONDS):
+        # Huey's SQLite storage keeps no expiring keys: there the lock lasts until the consumer
+        # restarts (it flushes its locks at start, see settings.HUEY).
+        ttl = LOCK_SECONDS if isinstance(HUEY.storage, RedisStorage) else None
+        with HUEY.lock_task(f"rebate-sync-{source_id}", ttl=ttl):
             return sync.sync_source(source_id).rows
     except TaskLockedException:
         return 0

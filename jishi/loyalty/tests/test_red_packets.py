@@ -12,7 +12,7 @@ from jishi.core import ledger
 from jishi.core.ledger import check_ledger
 from jishi.core.models import AccountKind, AuditLog
 from jishi.loyalty import red_packets
-from jishi.loyalty.models import Notice, RedPacket, RedPacketStatus
+from jishi.loyalty.models import Notice, RedPacket, RedPacketBudget, RedPacketStatus
 from jishi.testing.factories import UserFactory
 
 from .conftest import wallet_of
@@ -97,3 +97,16 @@ def test_operator_funds_and_grants_through_the_api(operator_api: Api, buyer) -> 
 def test_buyers_cannot_use_the_operator_api(buyer_api: Api) -> None:
     assert buyer_api.post("admin/loyalty/budgets", {"code": "x", "name": "x"}).status_code == 403
     assert UserFactory() is not None
+
+
+def test_a_funding_key_reused_for_another_amount_is_a_409_and_moves_nothing(operator_api: Api) -> None:
+    """Found by the served schemathesis run: a reused key with other money was a 500."""
+    created = operator_api.post("admin/loyalty/budgets", {"code": "ops", "name": "运营"}).json()
+    assert (
+        operator_api.post(f"admin/loyalty/budgets/{created['id']}/fund", {"amount": 100, "key": "0"}).status_code == 200
+    )
+
+    again = operator_api.post(f"admin/loyalty/budgets/{created['id']}/fund", {"amount": 99_999_999_999, "key": "0"})
+
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "key_reused")
+    assert RedPacketBudget.objects.get(pk=created["id"]).remaining == 100
