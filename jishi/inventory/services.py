@@ -13,8 +13,9 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
+from jishi.catalog.models import Sku
 from jishi.core import local_cache
-from jishi.core.errors import Conflict, InvalidInput
+from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.sql import CachedQuery, CachedUpdate
 
 from .models import Location, LocationKind, StockItem, StockMove
@@ -68,6 +69,8 @@ def set_on_hand(sku_id: int, quantity: int, location: Location | None = None, re
     if quantity < 0:
         raise InvalidInput(fields={"quantity": [str(_("数量不能为负"))]})
     location = location or default_location()
+    if not Sku.objects.filter(pk=sku_id).exists():  # found by the served fuzz: a 500 at COMMIT before
+        raise NotFound(_("商品规格不存在"), code="sku_unavailable", fields={"sku_id": [str(sku_id)]})
     item, _created = StockItem.objects.get_or_create(sku_id=sku_id, location=location)
     updated = StockItem.objects.filter(pk=item.pk, reserved__lte=quantity).update(on_hand=quantity)
     if not updated:

@@ -197,3 +197,16 @@ def test_the_buyer_is_told_in_the_inbox_when_the_goods_are_ready_once(clerk_api:
     assert ready.count() == 1
     assert code in ready.get().body
     assert ready.get().category == "order"
+
+
+def test_a_stock_count_of_an_unknown_sku_is_refused_and_writes_nothing(store: Any) -> None:
+    """Found by the served fuzz on PostgreSQL: the foreign key failed at COMMIT, a 500."""
+    from jishi.core.errors import NotFound
+    from jishi.retail import stores
+    from jishi.retail.models import StockCount
+
+    with pytest.raises(NotFound) as refused:
+        stores.count_stock(None, store, [(11_533_654, 3)])
+
+    assert refused.value.code == "sku_unavailable"
+    assert StockCount.objects.count() == 0
