@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "anymail",  # e-mail vendors' backends and tracking webhooks (jishi/notify/mail_receipts.py)
     "ninja",  # /api/v1/docs serves Swagger UI from Ninja's bundled static files, never a CDN
     "jishi.accounts",
     "jishi.catalog",
@@ -329,3 +330,13 @@ JISHI_PAYMENTS: dict[str, Any] = {
         "PUBLIC_KEY_ID": env("JISHI_WECHATPAY_PUBLIC_KEY_ID"),
     },
 }
+
+# E-mail: Django's mail API. SMTP by default; a vendor through django-anymail with e.g.
+# EMAIL_BACKEND=anymail.backends.mailgun.EmailBackend and ANYMAIL_MAILGUN_API_KEY=…,
+# ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY=…, ANYMAIL_WEBHOOK_SECRET=user:password (every ANYMAIL_*
+# variable becomes a key of ANYMAIL). Receipts: /notify/receipts/email/<vendor>/.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "集市 <noreply@jishi.local>")
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_")}

@@ -197,7 +197,7 @@ def mall_redeem(request: HttpRequest, item_id: ObjectId, payload: RedeemIn) -> A
     )
 
 
-# --- red packets and notices -------------------------------------------------------------
+# --- red packets -------------------------------------------------------------
 
 
 class RedPacketOut(Schema):
@@ -230,36 +230,6 @@ def red_packet_list(request: HttpRequest) -> Any:
 @router.post("/loyalty/red-packets/{packet_id}/claim", response=responses(RedPacketOut))
 def red_packet_claim(request: HttpRequest, packet_id: ObjectId) -> Any:
     return packet_body(red_packets.claim(current_user(request), packet_id))
-
-
-class NoticeOut(Schema):
-    id: int
-    kind: str
-    title: str
-    body: str
-    read: bool
-    created_at: datetime
-
-
-def notice_body(notice: Any) -> dict[str, Any]:
-    return {
-        "id": notice.pk,
-        "kind": notice.kind,
-        "title": notice.title,
-        "body": notice.body,
-        "read": notice.read_at is not None,
-        "created_at": notice.created_at,
-    }
-
-
-@router.get("/loyalty/notices", response=responses(list[NoticeOut]))
-def notice_list(request: HttpRequest) -> Any:
-    return [notice_body(n) for n in services.notices(current_user(request))]
-
-
-@router.post("/loyalty/notices/{notice_id}/read", response=responses(NoticeOut))
-def notice_read(request: HttpRequest, notice_id: ObjectId) -> Any:
-    return notice_body(services.mark_notice_read(current_user(request), notice_id))
 
 
 # --- operator --------------------------------------------------------------------------------

@@ -11,13 +11,12 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from jishi.core import events
 
 from .conf import loyalty_settings
 from .locks import lock_member
-from .models import GrowthEntry, Member, MemberLevel, Notice
+from .models import GrowthEntry, Member, MemberLevel
 
 CACHE_KEY = "loyalty:levels:v1"
 CACHE_SECONDS = 60
@@ -120,7 +119,7 @@ def change_growth(user_id: int, delta: int, reference: str = "", now: datetime |
 
 def expire_growth(now: datetime | None = None, batch: int = 500) -> int:
     """Nightly: growth earned before the window no longer counts; members whose growth falls
-    move down to the level it now reaches (``loyalty.level_changed`` + a notice). Returns how
+    move down to the level it now reaches (``loyalty.level_changed``, which the inbox turns into a notice). Returns how
     many members' growth fell."""
     days = loyalty_settings().growth_window_days
     if not days:
@@ -163,7 +162,8 @@ def expire_growth(now: datetime | None = None, batch: int = 500) -> int:
 
 
 def sync_level(member: Member, reason: str = "") -> bool:
-    """Store the level the member's growth reaches; on a change publish ``loyalty.level_changed`` and leave a notice."""
+    """Store the level the member's growth reaches; on a change publish ``loyalty.level_changed``
+    (the inbox tells the member)."""
     table = level_table()
     target = level_for(member.growth, table)
     target_id = target.id if target else None
@@ -191,13 +191,6 @@ def sync_level(member: Member, reason: str = "") -> bool:
             "direction": "up" if up else "down",
             "reason": reason,
         },
-    )
-    name = target.name if target else _("普通会员")
-    Notice.objects.create(
-        user_id=member.user_id,
-        kind="level_changed",
-        title=(_("恭喜升级为%(name)s") if up else _("会员等级调整为%(name)s")) % {"name": name},
-        body=_("当前成长值 %(growth)s") % {"growth": member.growth},
     )
     member.level_id = target_id
     return True

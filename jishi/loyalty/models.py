@@ -385,20 +385,3 @@ class PointsAdjustment(models.Model):
         verbose_name = _("积分调整")
         verbose_name_plural = _("积分调整")
         ordering = ["-id"]
-
-
-class Notice(models.Model):
-    """A member's inbox message from loyalty (level changes, red packets)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=32)
-    title = models.CharField(max_length=80)
-    body = models.CharField(max_length=300, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("会员通知")
-        verbose_name_plural = _("会员通知")
-        ordering = ["-id"]
-        indexes = [models.Index(fields=["user", "-id"])]

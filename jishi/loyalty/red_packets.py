@@ -21,11 +21,10 @@ from django.utils.translation import gettext_lazy
 from jishi.core import audit, events, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import AccountKind
-from jishi.core.money import format_yuan
 from jishi.core.sql import insert_once
 
 from .conf import loyalty_settings
-from .models import Notice, RedPacket, RedPacketBudget, RedPacketStatus
+from .models import RedPacket, RedPacketBudget, RedPacketStatus
 
 
 class BudgetExhausted(Conflict):
@@ -129,12 +128,6 @@ def grant_red_packet(
             amount=amount,
             reference=f"red_packet:{packet_id}",
             memo=reason[:120],
-        )
-        Notice.objects.create(
-            user_id=user.pk,
-            kind="red_packet",
-            title=_("你收到一个 %(amount)s 红包") % {"amount": format_yuan(amount)},
-            body=reason[:300],
         )
         events.publish(
             "red_packet.granted",

@@ -25,7 +25,7 @@ from . import levels, points
 from .conf import loyalty_settings
 from .earning import award_invitation_points, award_post_points, award_review_points
 from .mall import redeem
-from .models import LoyaltySettings, MallItem, MemberLevel, Notice, PointsAdjustment, PointsLot
+from .models import LoyaltySettings, MallItem, MemberLevel, PointsAdjustment, PointsLot
 from .red_packets import claim as claim_red_packet
 from .red_packets import expire_red_packets, fund_budget, grant_red_packet
 from .signin import month_calendar, sign_in
@@ -198,20 +198,6 @@ def liability_report(now: datetime | None = None) -> dict[str, Any]:
             PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now).aggregate(t=Sum("remaining"))["t"] or 0
         ),
     }
-
-
-def notices(user: Any, limit: int = 50) -> list[Notice]:
-    return list(Notice.objects.filter(user=user).order_by("-id")[:limit])
-
-
-def mark_notice_read(user: Any, notice_id: int) -> Notice:
-    notice = Notice.objects.filter(user=user, pk=notice_id).first()
-    if notice is None:
-        raise NotFound()
-    if notice.read_at is None:
-        Notice.objects.filter(pk=notice.pk, read_at__isnull=True).update(read_at=timezone.now())
-        notice.refresh_from_db()
-    return notice
 
 
 def save_mall_item(actor: Any, data: dict[str, Any], item_id: int | None = None) -> MallItem:

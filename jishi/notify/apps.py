@@ -7,4 +7,4 @@ class NotifyConfig(AppConfig):
     verbose_name = _("会员触达")
 
     def ready(self) -> None:
-        from . import campaigns, handlers  # noqa: F401  (subscribers and the campaign renderer register on import)
+        from . import campaigns, handlers, mail_receipts  # noqa: F401  (subscribers and the campaign renderer register on import)

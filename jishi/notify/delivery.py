@@ -20,7 +20,8 @@ from datetime import time as dtime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jishi.accounts.models import User
@@ -365,6 +366,18 @@ def apply_receipt(
     if delivered:
         return rows.update(status=DeliveryStatus.DELIVERED, delivered_at=at)
     return rows.update(status=DeliveryStatus.FAILED, reason=(reason or "vendor_failed")[:64])
+
+
+def apply_opened(channel: str, vendor_id: str, *, at: datetime | None = None) -> int:
+    """A vendor reports the member opened (or clicked) it: sent or delivered → read, once."""
+    if not vendor_id:
+        return 0
+    at = at or timezone.now()
+    rows = Delivery.objects.filter(
+        channel=channel, vendor_id=vendor_id, status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
+    )
+    # An open proves delivery even when the delivered report is late or never comes.
+    return rows.update(status=DeliveryStatus.READ, read_at=at, delivered_at=Coalesce(F("delivered_at"), Value(at)))
 
 
 def mark_inbox_read(message_ids: list[int] | None = None, *, user_id: int, at: datetime) -> int:

@@ -3,6 +3,8 @@
 - ``FakeAliyunSms``: Dysmsapi RPC ``SendSms`` signed ACS3-HMAC-SHA256, answers as Aliyun does.
 - ``FakeTencentSms``: ``SendSms`` (2021-01-11) signed TC3-HMAC-SHA256.
 - ``FakeWechat``: ``/cgi-bin/token`` and subscribe/template message sends with token expiry.
+- ``FakeMailgun``: ``POST /v3/<domain>/messages`` with the API key as basic auth (what anymail's
+  Mailgun backend sends); ``mailgun_event`` builds a tracking webhook body signed as Mailgun signs.
 
 A request whose signature does not verify is answered with the vendor's signature error.
 """
@@ -240,6 +242,69 @@ class FakeWechat(_Server):
                 msg_id = 7_000_000 + self.msg_id
             return 200, {"errcode": 0, "errmsg": "ok", "msgid": msg_id}
         return 404, {"errcode": 404, "errmsg": "not found"}
+
+
+class FakeMailgun(_Server):
+    """Mailgun's messages API: basic auth ``api:<key>``, form fields, a queued Message-ID back."""
+
+    def __init__(self, api_key: str = "test-mailgun-key", domain: str = "mg.jishi.test") -> None:
+        super().__init__()
+        self.api_key, self.domain, self.sent = api_key, domain, 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.endpoint}/v3"
+
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Reply:
+        import base64
+        from email import policy
+        from email.parser import BytesParser
+
+        h = _lower(headers)
+        expected = "Basic " + base64.b64encode(f"api:{self.api_key}".encode()).decode()
+        if not hmac.compare_digest(h.get("authorization", ""), expected):
+            return 401, {"message": "Invalid private key"}
+        if method != "POST" or path != f"/v3/{self.domain}/messages":
+            return 404, {"message": "Domain not found"}
+        content_type = h.get("content-type", "")
+        fields: dict[str, str] = {}
+        if content_type.startswith("multipart/"):
+            head = f"Content-Type: {content_type}\r\n\r\n".encode()
+            parsed = BytesParser(policy=policy.default).parsebytes(head + body)
+            for part in parsed.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if isinstance(name, str):
+                    payload = part.get_payload(decode=True)
+                    fields[name] = payload.decode() if isinstance(payload, bytes) else str(payload)
+        else:
+            fields = dict(parse_qsl(body.decode()))
+        if not fields.get("to") or not fields.get("from"):
+            return 400, {"message": "'to' parameter is missing"}
+        with self.lock:
+            self.sent += 1
+            message_id = f"<20261201.{self.sent}.{len(fields['to'])}@{self.domain}>"
+        self.record(message_id=message_id, **fields)
+        return 200, {"id": message_id, "message": "Queued. Thank you."}
+
+
+def mailgun_event(
+    event: str, message_id: str, signing_key: str, recipient: str = "buyer@example.com", **data: Any
+) -> dict[str, Any]:
+    """A Mailgun tracking webhook body (``delivered``, ``failed``, ``opened``, ``complained``…),
+    signed as Mailgun signs: HMAC-SHA256(signing key, timestamp + token)."""
+    timestamp, token = str(int(time.time())), hashlib.sha256(f"{event}{message_id}{time.time()}".encode()).hexdigest()
+    signature = hmac.new(signing_key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+        "event-data": {
+            "event": event,
+            "timestamp": float(timestamp),
+            "id": token[:22],
+            "recipient": recipient,
+            "message": {"headers": {"message-id": message_id.strip("<>")}},
+            **data,
+        },
+    }
 
 
 class SlowConsoleBackend:

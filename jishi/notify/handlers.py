@@ -192,6 +192,21 @@ def red_packet_granted(event: OutboxEvent) -> None:
     )
 
 
+@subscribe("loyalty.level_changed")
+def level_changed(event: OutboxEvent) -> None:
+    p = _p(event)
+    name = p.get("to_level") or _("普通会员")
+    up = p.get("direction") == "up"
+    notify_member(
+        p["user_id"],
+        category="system",
+        title=(_("恭喜升级为%(name)s") if up else _("会员等级调整为%(name)s")) % {"name": name},
+        body=_("当前成长值 %(growth)s") % {"growth": p.get("growth", 0)},
+        link="/loyalty/",
+        key=f"level_changed:{event.pk}",
+    )
+
+
 @subscribe("group.completed")
 def group_completed(event: OutboxEvent) -> None:
     p = _p(event)

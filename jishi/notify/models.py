@@ -129,7 +129,7 @@ class Delivery(models.Model):
         verbose_name=_("活动"),
         db_index=False,  # the (campaign, channel, status) index leads with it
     )
-    vendor_id = models.CharField(_("渠道回执号"), max_length=64, blank=True)
+    vendor_id = models.CharField(_("渠道回执号"), max_length=128, blank=True)  # e-mail Message-IDs run long
     created_at = models.DateTimeField(_("创建时间"))
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)

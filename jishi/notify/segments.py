@@ -11,6 +11,10 @@ A rule set is ``{"op": "and" | "or", "conditions": [condition or rule set, ...]}
 - ``bought_product``: ``{"any": [product ids]}``; ``bought_category``: ``{"any": [category ids]}``
 - ``promoter``: ``{"is": true | false}`` (an active promoter)
 - ``registered``: ``{"after": "YYYY-MM-DD", "before": "YYYY-MM-DD"}``
+- ``group``: ``{"any": [community group ids]}`` (an active member of any of them)
+- ``store_distance``: ``{"store": id, "within_m": n}`` (a saved address within n metres of the
+  store; n defaults to the store's delivery radius). A bounding box prefilters the addresses and
+  the great-circle distance is computed in SQL (Django's math functions, on SQLite too).
 """
 
 from __future__ import annotations
@@ -18,17 +22,20 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import ASin, Coalesce, Cos, Power, Radians, Sin, Sqrt
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jishi.accounts.models import Role, User, UserRole
+from jishi.accounts.models import Address, Role, User, UserRole
+from jishi.community.models import Membership, MemberStatus
+from jishi.core import geo
 from jishi.core.errors import InvalidInput
 from jishi.core.models import Account, AccountKind
 from jishi.distribution.models import Promoter, PromoterStatus
 from jishi.loyalty.models import Member
 from jishi.orders.models import Order, OrderLine
+from jishi.retail.models import Store
 
 from .models import MemberTag
 
@@ -42,7 +49,10 @@ FIELDS = (
     "bought_category",
     "promoter",
     "registered",
+    "group",
+    "store_distance",
 )
+MAX_DISTANCE_M = 100_000
 MAX_DEPTH = 3
 MAX_CONDITIONS = 30
 MAX_IDS = 500
@@ -152,7 +162,48 @@ def _condition(cond: dict[str, Any], path: str, now: datetime) -> tuple[Q, dict[
         if before is not None:
             q &= Q(date_joined__lt=before + timedelta(days=1))
         return q, {}
+    if field == "group":
+        groups = _ids(cond, "any", path)
+        joined = Membership.objects.filter(group_id__in=groups, status=MemberStatus.ACTIVE)
+        return Q(pk__in=joined.values("user_id")), {}
+    if field == "store_distance":
+        return _near_store(cond, path), {}
     raise _bad(path, f"field: one of {', '.join(FIELDS)}")
+
+
+def great_circle_m(lat: float, lng: float, lat_field: str = "latitude", lng_field: str = "longitude") -> Any:
+    """Haversine distance in metres from (lat, lng) to each row's point, as a SQL expression."""
+
+    def const(value: float) -> Value:
+        return Value(value, output_field=FloatField())
+
+    p1, p2 = Radians(const(lat)), Radians(F(lat_field))
+    half_dp = (p2 - p1) / const(2.0)
+    half_dl = (Radians(F(lng_field)) - Radians(const(lng))) / const(2.0)
+    h = Power(Sin(half_dp), 2) + Cos(p1) * Cos(p2) * Power(Sin(half_dl), 2)
+    return const(2 * geo.EARTH_RADIUS_M) * ASin(Sqrt(h))
+
+
+def _near_store(cond: dict[str, Any], path: str) -> Q:
+    store_id = cond.get("store")
+    if not isinstance(store_id, int) or isinstance(store_id, bool) or not 0 < store_id < MAX_INT:
+        raise _bad(path, "store: a store id")
+    store = Store.objects.filter(pk=store_id).values("latitude", "longitude", "delivery_radius_m").first()
+    if store is None:
+        raise _bad(path, "store: no such store")
+    within = _int(cond, "within_m", path)
+    radius = store["delivery_radius_m"] if within is None else within
+    if not 0 < radius <= MAX_DISTANCE_M:
+        raise _bad(path, f"within_m: 1..{MAX_DISTANCE_M}")
+    lat, lng = store["latitude"], store["longitude"]
+    near = (
+        Address.objects.filter(user_id=OuterRef("pk"), latitude__isnull=False, longitude__isnull=False)
+        .filter(geo.bounding_box(lat, lng, radius).q())
+        .annotate(_distance=great_circle_m(lat, lng))
+        # whole metres, as geo.distance_m rounds: a point exactly at the radius is inside
+        .filter(_distance__lt=radius + 0.5)
+    )
+    return Q(Exists(near))
 
 
 def _rules(rules: Any, path: str, depth: int, now: datetime, counter: list[int]) -> tuple[Q, dict[str, Any]]:

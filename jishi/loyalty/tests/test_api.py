@@ -8,7 +8,6 @@ from conftest import Api
 from jishi.core.models import AuditLog
 from jishi.loyalty import points
 from jishi.loyalty.conf import loyalty_settings
-from jishi.loyalty.models import Notice
 from jishi.testing.shop import Shopper
 
 from .conftest import make_level, pay, place
@@ -37,12 +36,6 @@ def test_calendar(buyer_api: Api) -> None:
     body = buyer_api.get("loyalty/sign-in/calendar").json()
     assert (len(body["signed_days"]), body["streak"], body["signed_today"]) == (1, 1, True)
     assert buyer_api.get("loyalty/sign-in/calendar?month=13").status_code == 422
-
-
-def test_notices_are_the_buyers_own(buyer, buyer_api: Api, other_buyer_api: Api) -> None:
-    notice = Notice.objects.create(user=buyer, kind="x", title="t")
-    assert other_buyer_api.post(f"loyalty/notices/{notice.pk}/read").status_code == 404
-    assert buyer_api.post(f"loyalty/notices/{notice.pk}/read").json()["read"] is True
 
 
 def test_anonymous_is_401(api: Api) -> None:

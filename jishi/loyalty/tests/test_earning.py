@@ -11,7 +11,8 @@ from jishi.core.events import deliver_pending
 from jishi.core.ledger import check_ledger
 from jishi.core.models import OutboxEvent
 from jishi.loyalty import earning, points
-from jishi.loyalty.models import Member, Notice, OrderPoints, PointsDebtLog
+from jishi.loyalty.models import Member, OrderPoints, PointsDebtLog
+from jishi.notify.models import Message
 from jishi.testing.shop import Shopper
 
 from .conftest import complete, make_level, pay, place, points_of, refund, set_rules
@@ -120,7 +121,10 @@ def test_growth_moves_levels_up_and_down_with_an_event_and_a_notice(rich: Shoppe
     assert (member.growth, member.level_id) == (105, silver.pk)
     up = OutboxEvent.objects.filter(name="loyalty.level_changed").order_by("id")
     assert [e.payload["to_level"] for e in up] == ["银卡"]  # straight past the entry level
-    assert Notice.objects.filter(user=rich.user, kind="level_changed").first().title == "恭喜升级为银卡"
+    deliver_pending()
+    assert list(
+        Message.objects.filter(user=rich.user, key__startswith="level_changed:").values_list("title", flat=True)
+    ) == ["恭喜升级为银卡"]
 
     refund(order, 1050)  # growth 105 − 10 = 95
     member.refresh_from_db()

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jishi.core.events import deliver_pending
 from jishi.core.models import OutboxEvent
 from jishi.loyalty import levels
-from jishi.loyalty.models import Member, Notice
+from jishi.loyalty.models import Member
+from jishi.notify.models import Message
 from jishi.testing.factories import UserFactory
 
 from .conftest import make_level, set_rules
@@ -35,7 +37,11 @@ def test_growth_older_than_the_window_stops_counting_and_the_level_follows() -> 
     changed = OutboxEvent.objects.filter(name="loyalty.level_changed").last()
     assert changed is not None
     assert (changed.payload["direction"], changed.payload["reason"]) == ("down", "growth_expired")
-    assert Notice.objects.filter(user=user, kind="level_changed").count() == 3  # up, up, down
+    deliver_pending()
+    titles = Message.objects.filter(user_id=user.pk, key__startswith="level_changed:").order_by("id")
+    assert [m.title for m in titles] == ["恭喜升级为银卡", "恭喜升级为金卡", "会员等级调整为银卡"]  # up, up, down
+    deliver_pending()  # redelivery writes nothing twice
+    assert titles.count() == 3
 
 
 def test_a_window_of_zero_keeps_growth_for_ever() -> None:

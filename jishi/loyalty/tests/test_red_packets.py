@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from conftest import Api
 from jishi.core import ledger
+from jishi.core.events import deliver_pending
 from jishi.core.ledger import check_ledger
 from jishi.core.models import AccountKind, AuditLog
 from jishi.loyalty import red_packets
-from jishi.loyalty.models import Notice, RedPacket, RedPacketBudget, RedPacketStatus
+from jishi.loyalty.models import RedPacket, RedPacketBudget, RedPacketStatus
+from jishi.notify.models import Message
 from jishi.testing.factories import UserFactory
 
 from .conftest import wallet_of
@@ -31,7 +33,8 @@ def test_grant_then_claim_moves_cash_to_the_wallet(buyer, buyer_api: Api, budget
     budget.refresh_from_db()
     assert budget.remaining == 10_000 - 888
     assert ledger.balance_of(buyer.pk, AccountKind.RED_PACKET) == 888
-    assert Notice.objects.get(user=buyer, kind="red_packet").title == "你收到一个 ¥8.88 红包"
+    deliver_pending()
+    assert Message.objects.get(user=buyer, key=f"red_packet:{packet.pk}").title == "你收到一个 ¥8.88 红包"
 
     response = buyer_api.post(f"loyalty/red-packets/{packet.pk}/claim")
 

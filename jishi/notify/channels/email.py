@@ -32,4 +32,4 @@ class DjangoMailBackend:
         # anymail records the vendor's message id on the message; plain SMTP has none.
         status = getattr(mail, "anymail_status", None)
         vendor_id = str(getattr(status, "message_id", "") or "") or f"mail-{message.delivery_id}"
-        return Outcome(ok=True, vendor_id=vendor_id[:64])
+        return Outcome(ok=True, vendor_id=vendor_id[:128])

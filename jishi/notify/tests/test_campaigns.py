@@ -82,9 +82,60 @@ def test_segment_and_or_nesting() -> None:
     assert segments.count({}) == 3
 
 
+def test_segment_by_group_membership_counts_active_members_only() -> None:
+    from jishi.community import groups
+
+    owner, a, b, c = OperatorFactory(), shopper(), shopper(), shopper()
+    tea = groups.create_group(owner, {"name": "茶友会", "theme": "喝茶", "rules": "友善", "join_mode": "open"})
+    moms = groups.create_group(owner, {"name": "宝妈团", "theme": "育儿", "rules": "友善", "join_mode": "open"})
+    groups.join(a.user, tea.pk)
+    groups.join(b.user, tea.pk)
+    groups.join(c.user, moms.pk)
+    groups.leave(b.user, tea.pk)  # left: no longer in the segment
+
+    assert ids({"conditions": [{"field": "group", "any": [tea.pk]}]}) == {a.user.pk}
+    assert ids({"conditions": [{"field": "group", "any": [tea.pk, moms.pk]}]}) == {a.user.pk, c.user.pk}
+
+
+def test_segment_by_distance_to_a_store_is_great_circle_in_sql(django_assert_num_queries: Any) -> None:
+    from jishi.retail.testing import make_store, point_from
+
+    store = make_store(radius_m=3000)
+    near, edge, far, nowhere = shopper(), shopper(), shopper(), shopper()
+    for s, metres in ((near, 1200), (edge, 3000), (far, 3400)):
+        lat, lng = point_from(store, metres, bearing=60)
+        type(s.address).objects.filter(pk=s.address.pk).update(latitude=lat, longitude=lng)
+    # a second address near the store counts too; one without coordinates never does
+    lat, lng = point_from(store, 500, bearing=200)
+    far.user.addresses.create(
+        contact="x",
+        phone="13800000000",
+        province="浙江",
+        city="杭州",
+        district="西湖",
+        detail="二号",
+        latitude=lat,
+        longitude=lng,
+    )
+
+    rules = {"conditions": [{"field": "store_distance", "store": store.pk}]}
+    assert ids(rules) == {near.user.pk, edge.user.pk, far.user.pk}  # exactly at the radius is inside
+    assert ids({"conditions": [{"field": "store_distance", "store": store.pk, "within_m": 2000}]}) == {
+        near.user.pk,
+        far.user.pk,
+    }
+    assert nowhere.user.pk not in ids(rules)
+    with django_assert_num_queries(2):  # the store's point, then the count
+        segments.count(rules)
+
+
 @pytest.mark.parametrize(
     "rules",
     [
+        {"conditions": [{"field": "group", "any": []}]},
+        {"conditions": [{"field": "store_distance"}]},
+        {"conditions": [{"field": "store_distance", "store": 999_999}]},
+        {"conditions": [{"field": "store_distance", "store": 1, "within_m": 0}]},
         {"conditions": [{"field": "colour"}]},
         {"conditions": [{"field": "level", "in": []}]},
         {"conditions": [{"field": "level", "in": ["x"]}]},

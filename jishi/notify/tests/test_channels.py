@@ -394,3 +394,134 @@ def test_bad_notice_settings_are_refused_and_nothing_changes(buyer: Any, buyer_a
     assert r.json()["error"]["code"] == "invalid"
     assert buyer_api.get("notice-settings").json()["quiet_start"] is None
     assert buyer_api.get("notice-settings").json()["email"] == ""
+
+
+# --- e-mail through a vendor (anymail's Mailgun backend against a local Mailgun) ----------------------
+
+SIGNING_KEY = "mailgun-signing-key"
+
+
+@pytest.fixture
+def mailgun(vendors: Any, settings: Any) -> Iterator[Any]:
+    from jishi.notify.fakes import FakeMailgun
+
+    fake = FakeMailgun()
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.DEFAULT_FROM_EMAIL = "集市 <noreply@mg.jishi.test>"
+    settings.ANYMAIL = {
+        "MAILGUN_API_KEY": fake.api_key,
+        "MAILGUN_API_URL": fake.api_url,
+        "MAILGUN_SENDER_DOMAIN": fake.domain,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+    }
+    yield fake
+    fake.close()
+
+
+def post_receipt(body: Any, esp: str = "mailgun") -> Any:
+    return Client().post(f"/notify/receipts/email/{esp}/", json.dumps(body), content_type="application/json")
+
+
+def sent_email(mailgun: Any, **prefs: Any) -> tuple[Any, Delivery]:
+    user = member(email="buyer@example.com", **prefs)
+    services.notify_member(user.pk, key="n1", **NOTICE)
+    delivery.send_all_due(channel="email")
+    return user, rows(user)["email"]
+
+
+def test_email_goes_through_the_vendor_and_its_receipts_move_the_row(mailgun: Any) -> None:
+    from jishi.notify.fakes import mailgun_event
+
+    _user, email = sent_email(mailgun)
+    assert [(r["to"], r["subject"]) for r in mailgun.requests] == [("buyer@example.com", "订单已发货")]
+    assert (email.status, email.vendor_id) == ("sent", mailgun.requests[0]["message_id"])
+
+    for _ in range(2):  # a replayed receipt changes nothing
+        r = post_receipt(mailgun_event("delivered", email.vendor_id, SIGNING_KEY))
+        assert r.status_code == 200
+        email.refresh_from_db()
+        assert email.status == "delivered"
+    delivered_at = email.delivered_at
+    assert post_receipt(mailgun_event("opened", email.vendor_id, SIGNING_KEY)).status_code == 200
+    email.refresh_from_db()
+    assert (email.status, email.delivered_at) == ("read", delivered_at)
+    assert email.read_at is not None
+    post_receipt(mailgun_event("delivered", email.vendor_id, SIGNING_KEY))  # late: no step back
+    email.refresh_from_db()
+    assert email.status == "read"
+
+
+def test_a_bounce_fails_the_email_for_good(mailgun: Any) -> None:
+    from jishi.notify.fakes import mailgun_event
+
+    _user, email = sent_email(mailgun)
+    event = mailgun_event("failed", email.vendor_id, SIGNING_KEY, severity="permanent", reason="bounce")
+    assert post_receipt(event).status_code == 200
+    email.refresh_from_db()
+    assert (email.status, email.reason) == ("failed", "email:bounced:bounced")
+    delivery.send_all_due(channel="email")  # never sent again
+    assert len(mailgun.requests) == 1
+
+
+def test_a_complaint_switches_email_marketing_off(mailgun: Any) -> None:
+    from jishi.notify.fakes import mailgun_event
+
+    user, email = sent_email(mailgun)
+    assert post_receipt(mailgun_event("complained", email.vendor_id, SIGNING_KEY)).status_code == 200
+    prefs = MemberChannels.objects.get(user=user)
+    assert (prefs.email_marketing, prefs.sms_marketing) == (False, True)
+
+
+@pytest.mark.parametrize("key", ["wrong-key", ""])
+def test_a_forged_email_receipt_is_refused(mailgun: Any, key: str) -> None:
+    from jishi.notify.fakes import mailgun_event
+
+    _user, email = sent_email(mailgun)
+    event = mailgun_event("delivered", email.vendor_id, key or SIGNING_KEY)
+    if not key:
+        event["signature"]["signature"] = "0" * 64
+    r = post_receipt(event)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+    email.refresh_from_db()
+    assert email.status == "sent"
+
+
+def test_email_receipts_of_unsigned_vendors_need_the_shared_secret(mailgun: Any, settings: Any) -> None:
+    """Postmark signs nothing: its receipts count only with the basic-auth secret configured and given."""
+    import base64
+
+    _user, email = sent_email(mailgun)
+    event = {
+        "RecordType": "Delivery",
+        "MessageID": email.vendor_id,
+        "Recipient": "buyer@example.com",
+        "DeliveredAt": "2026-12-01T10:00:00Z",
+        "Details": "ok",
+        "Tag": "",
+        "Metadata": {},
+    }
+    r = post_receipt(event, esp="postmark")
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "jishi:hook-secret"}
+    r = post_receipt(event, esp="postmark")  # configured, but this request carries no credentials
+    assert r.status_code == 403
+    assert post_receipt({}, esp="no-such-vendor").status_code == 404
+    email.refresh_from_db()
+    assert email.status == "sent"
+
+    auth = "Basic " + base64.b64encode(b"jishi:hook-secret").decode()
+    r = Client().post(
+        "/notify/receipts/email/postmark/", json.dumps(event), content_type="application/json", HTTP_AUTHORIZATION=auth
+    )
+    assert r.status_code == 200
+    email.refresh_from_db()
+    assert email.status == "delivered"
+
+
+def test_a_malformed_signed_email_receipt_is_a_400(mailgun: Any) -> None:
+    from jishi.notify.fakes import mailgun_event
+
+    event = mailgun_event("delivered", "<x@y>", SIGNING_KEY)
+    del event["event-data"]["event"]
+    r = post_receipt(event)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid")
