@@ -30,6 +30,7 @@ from jishi.loyalty.api import admin_router as loyalty_admin_router
 from jishi.loyalty.api import router as loyalty_router
 from jishi.marketing.api import admin_router as marketing_admin_router
 from jishi.marketing.api import router as marketing_router
+from jishi.notify.api import admin_router as notify_admin_router
 from jishi.notify.api import router as notify_router
 from jishi.orders.api import admin_router as orders_admin_router
 from jishi.orders.api import router as orders_router
@@ -142,6 +143,7 @@ api.add_router("/admin", distribution_admin_router, tags=["admin"])
 api.add_router("/", groupbuy_router, tags=["groupbuy"])
 api.add_router("/admin", groupbuy_admin_router, tags=["admin"])
 api.add_router("/", notify_router, tags=["notify"])
+api.add_router("/admin", notify_admin_router, tags=["admin"])
 api.add_router("/", community_router, tags=["community"])
 api.add_router("/admin", community_admin_router, tags=["admin"])
 api.add_router("/", retail_router, tags=["retail"])
