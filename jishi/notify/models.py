@@ -32,8 +32,16 @@ class Message(models.Model):
     key = models.CharField(_("去重键"), max_length=120)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("时间"))
+    # No database constraint: a 200,000-member campaign would pay a foreign-key check per row at
+    # commit for a link the campaign writer itself sets (Django still nulls it if one is deleted).
     campaign = models.ForeignKey(
-        "notify.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("活动")
+        "notify.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("活动"),
+        db_constraint=False,
     )
     variant = models.CharField(_("分组"), max_length=1, blank=True)
 
@@ -108,8 +116,14 @@ class Delivery(models.Model):
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("消息"), db_index=False
     )  # the unique (message, channel) index leads with it
+    # The member and campaign repeat the message's (set from it in the same INSERT … SELECT), so
+    # the message's constraint is the one the database checks; these two carry none.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("会员")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("会员"),
+        db_constraint=False,
     )
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
     status = models.CharField(_("状态"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
@@ -128,6 +142,7 @@ class Delivery(models.Model):
         related_name="+",
         verbose_name=_("活动"),
         db_index=False,  # the (campaign, channel, status) index leads with it
+        db_constraint=False,
     )
     vendor_id = models.CharField(_("渠道回执号"), max_length=128, blank=True)  # e-mail Message-IDs run long
     created_at = models.DateTimeField(_("创建时间"))
