@@ -103,6 +103,20 @@ def after_sale_approved(event: OutboxEvent) -> None:
     )
 
 
+@subscribe("after_sale.approved")
+def after_sale_accepted(event: OutboxEvent) -> None:
+    p = _p(event)
+    notify_member(
+        p["user_id"],
+        category="after_sale",
+        title=_("售后申请已同意"),
+        body=_("订单 %(number)s 的退款 %(amount)s 正在原路退回，到账后会再通知你。")
+        % {"number": p["number"], "amount": format_yuan(p["amount"])},
+        link=f"/orders/{p['order_id']}/",
+        key=f"after_sale:{p['after_sale_id']}:approved",
+    )
+
+
 @subscribe("after_sale.rejected")
 def after_sale_rejected(event: OutboxEvent) -> None:
     p = _p(event)

@@ -640,6 +640,17 @@ def approve_after_sale(actor: User | None, case_id: int, restock: bool = False, 
             settled = finish_refund(case.pk)
         else:
             settled = hooks.request_refund(order, case, case.amount, case.number)
+        if not settled:  # the money is on its way (a wallet refund arrives at once: order.refunded says so)
+            events.publish(
+                "after_sale.approved",
+                {
+                    "after_sale_id": case.pk,
+                    "order_id": case.order_id,
+                    "user_id": case.user_id,
+                    "number": order.number,
+                    "amount": case.amount,
+                },
+            )
     if not settled:
         if execute:
             hooks.execute_refund(case.number)

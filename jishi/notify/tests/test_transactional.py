@@ -101,6 +101,23 @@ def test_an_approved_after_sale_tells_the_refund_arrived() -> None:
     assert (message.title, message.body) == ("退款已到账", f"订单 {order.number} 的退款 ¥60.00 已原路退回。")
 
 
+def test_an_approved_provider_refund_tells_approval_then_arrival(alipay: Any) -> None:
+    from jishi.payments.tests.test_refund_intent import paid_with_alipay
+
+    buyer = shopper()
+    order = paid_with_alipay(buyer, alipay)
+    case = _case(order)
+
+    orders.approve_after_sale(OperatorFactory(), case.pk)
+    deliver_pending()
+    deliver_pending()  # redelivery writes nothing twice
+
+    assert [m.title for m in Message.objects.filter(user=buyer.user, category="after_sale").order_by("id")] == [
+        "售后申请已同意",
+        "退款已到账",
+    ]
+
+
 def test_a_rejected_after_sale_tells_the_reason() -> None:
     buyer = shopper(wallet=100_000)
     order = paid_order(buyer)
