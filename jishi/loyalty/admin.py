@@ -33,6 +33,7 @@ from .models import (
     RedPacket,
     RedPacketBudget,
 )
+from .widgets import TierTableWidget
 
 
 @admin.register(LoyaltySettings)
@@ -72,13 +73,19 @@ class LoyaltySettingsAdmin(SettingsAdmin):
         class ValidatedSettingsForm(form_class):  # type: ignore[misc, valid-type]
             """The service's checks run in clean(): a refused rule shows on its field, nothing is saved."""
 
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                if "sign_in_tiers" in self.fields:
+                    self.fields["sign_in_tiers"].widget = TierTableWidget()
+
             def clean(self) -> dict[str, Any]:
                 data = super().clean() or {}
                 if "sign_in_tiers" in self.changed_data and not self.errors:
                     try:
                         data["sign_in_tiers"] = services.validate_tiers(data["sign_in_tiers"])
                     except DomainError as exc:
-                        self.add_error("sign_in_tiers", str(exc.message))
+                        detail = (exc.fields or {}).get("sign_in_tiers") or [exc.message]
+                        self.add_error("sign_in_tiers", "；".join(str(d) for d in detail))
                 return data
 
         return ValidatedSettingsForm

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from jishi.core.models import AuditLog
 from jishi.loyalty import points, red_packets
+from jishi.loyalty.conf import loyalty_settings
 from jishi.loyalty.models import MallItem, PointsAdjustment, RedPacketStatus
 from jishi.orders.models import Order
 from jishi.testing.factories import AdminFactory
@@ -137,6 +139,53 @@ def test_console_pages_render(console: Client) -> None:
     settings_page = console.get("/console/loyalty/loyaltysettings/", follow=True)
     assert settings_page.status_code == 200
     assert "积分负债报表" in text(settings_page)
+
+
+def _settings_form(console: Client) -> tuple[str, dict[str, Any]]:
+    page = console.get("/console/loyalty/loyaltysettings/", follow=True)
+    form = page.context["adminform"].form
+    data = {}
+    for name in form.fields:
+        if name == "sign_in_tiers":
+            continue
+        value = form[name].value()
+        if value is not None and value is not False:
+            data[name] = "on" if value is True else value
+    return page.wsgi_request.path, data
+
+
+def test_sign_in_tiers_are_a_table_in_the_console(console: Client) -> None:
+    url, data = _settings_form(console)
+    page = text(console.get(url))
+    assert 'name="sign_in_tiers_0_day"' in page and 'name="sign_in_tiers_0_points"' in page
+    assert "连续签到第几天" in page
+
+    rows = {
+        "sign_in_tiers_0_day": "1",
+        "sign_in_tiers_0_points": "5",
+        "sign_in_tiers_1_day": "7",
+        "sign_in_tiers_1_points": "30",
+        "sign_in_tiers_2_day": "",
+        "sign_in_tiers_2_points": "",
+    }
+    saved = console.post(url, {**data, **rows})
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert loyalty_settings().sign_in_tiers == [{"day": 1, "points": 5}, {"day": 7, "points": 30}]
+
+    refused = console.post(
+        url,
+        {
+            **data,
+            "sign_in_tiers_0_day": "3",
+            "sign_in_tiers_0_points": "5",
+            "sign_in_tiers_1_day": "3",
+            "sign_in_tiers_1_points": "9",
+        },
+    )
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {"sign_in_tiers": ["天数不能重复"]}
+    assert "天数不能重复" in text(refused)
+    assert loyalty_settings().sign_in_tiers == [{"day": 1, "points": 5}, {"day": 7, "points": 30}]
 
 
 def test_points_adjustment_form_posts_to_the_ledger_and_audits(console: Client) -> None:
