@@ -281,7 +281,9 @@ def _rate(label: Any, channel: str) -> forms.IntegerField:
         min_value=1,
         max_value=campaigns.MAX_THROTTLE,
         help_text=_("每秒最多发送条数，留空按默认 %(rate)s 条/秒") % {"rate": default},
-        widget=UnfoldAdminTextInputWidget(attrs={"inputmode": "numeric", "suffix": _("条/秒"), "placeholder": default}),
+        widget=UnfoldAdminTextInputWidget(
+            attrs={"inputmode": "numeric", "suffix": _("条/秒"), "placeholder": default, "class": "notify-rate"}
+        ),
     )
 
 
@@ -311,6 +313,12 @@ class CampaignForm(forms.ModelForm):
             "attribution_days",
             "scheduled_at",
         ]
+        widgets = {
+            "body": UnfoldAdminTextareaWidget(attrs={"rows": 4}),
+            "b_body": UnfoldAdminTextareaWidget(attrs={"rows": 3}),
+        }
+        # the variables are named once, in the inbox section's description, and offered as chips
+        help_texts = {"title": "", "body": ""}
 
     class Media:
         css = {"all": ["notify/console.css"]}
