@@ -191,6 +191,35 @@ def test_segment_deeper_than_the_builder_opens_as_json(live_server: Any, browser
     segment.refresh_from_db()
     assert segment.rules == {"op": "and", "conditions": [{"field": "points", "max": 0}]}
 
+    # every field's shape survives rules → builder rows → rules unchanged
+    assert page.evaluate("rules => window.JishiSegmentRules.roundTrip(rules)", EVERY_FIELD) == EVERY_FIELD
+    assert page.evaluate("rules => window.JishiSegmentRules.problems(rules)", EVERY_FIELD) == []
+    assert page.evaluate("rules => window.JishiSegmentRules.roundTrip(rules)", deep) is None
+
+
+EVERY_FIELD = {
+    "op": "or",
+    "conditions": [
+        {"field": "level", "in": [1, 2]},
+        {"field": "tags", "any": [3]},
+        {"field": "points", "min": 10, "max": 500},
+        {"field": "last_purchase_days", "not_within": 90},
+        {"field": "lifetime_spend", "min": 12_345},
+        {
+            "op": "and",
+            "conditions": [
+                {"field": "bought_product", "any": [7, 8]},
+                {"field": "bought_category", "any": [4]},
+                {"field": "promoter", "is": False},
+                {"field": "registered", "after": "2025-01-01", "before": "2025-12-31"},
+                {"field": "group", "any": [5]},
+                {"field": "store_distance", "store": 6, "within_m": 2500},
+                {"field": "store_distance", "store": 6},
+            ],
+        },
+    ],
+}
+
 
 def test_console_creates_schedules_and_reports_a_campaign(live_server: Any, browser: Browser) -> None:
     UserFactory.create_batch(5)

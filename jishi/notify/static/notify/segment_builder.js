@@ -575,6 +575,12 @@
     ]);
   };
 
+  // For the browser tests: rules → rows → rules must give back what was stored.
+  window.JishiSegmentRules = {
+    roundTrip: function (json) { var state = parseRules(json); return state ? rulesJson(state) : null; },
+    problems: function (json) { var state = parseRules(json); return state ? Builder.prototype.problems.call({ state: state }) : null; },
+  };
+
   function start() {
     document.querySelectorAll("[data-segment-builder]").forEach(function (root) {
       if (!root.dataset.ready) { root.dataset.ready = "1"; new Builder(root); }
