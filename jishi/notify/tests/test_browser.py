@@ -186,15 +186,14 @@ def test_segment_deeper_than_the_builder_opens_as_json(live_server: Any, browser
     page.click("[data-action=visual]")
     expect(page.locator("[data-path='0'] input[data-input=max]")).to_have_value("0")
     expect(count_box(page)).to_have_attribute("data-count", str(len(members)))
+    # every field's shape survives rules → builder rows → rules unchanged; deeper rules are refused
+    assert page.evaluate("rules => window.JishiSegmentRules.roundTrip(rules)", EVERY_FIELD) == EVERY_FIELD
+    assert page.evaluate("rules => window.JishiSegmentRules.problems(rules)", EVERY_FIELD) == []
+    assert page.evaluate("rules => window.JishiSegmentRules.roundTrip(rules)", deep) is None
     page.click("button[name=_save]")
     page.wait_for_url("**/console/notify/segment/")
     segment.refresh_from_db()
     assert segment.rules == {"op": "and", "conditions": [{"field": "points", "max": 0}]}
-
-    # every field's shape survives rules → builder rows → rules unchanged
-    assert page.evaluate("rules => window.JishiSegmentRules.roundTrip(rules)", EVERY_FIELD) == EVERY_FIELD
-    assert page.evaluate("rules => window.JishiSegmentRules.problems(rules)", EVERY_FIELD) == []
-    assert page.evaluate("rules => window.JishiSegmentRules.roundTrip(rules)", deep) is None
 
 
 EVERY_FIELD = {
