@@ -353,7 +353,18 @@ class CampaignForm(forms.ModelForm):
                 throttle[channel] = rate
         cleaned["channel_content"] = content
         cleaned["throttle"] = throttle
+        if not self.errors:
+            self._check_with_service(cleaned)
         return cleaned
+
+    def _check_with_service(self, cleaned: dict[str, Any]) -> None:
+        """The service's own rules (A/B needs variant B's text, the link is a site path), shown on the form."""
+        data = {k: v for k, v in cleaned.items() if k in campaigns.CAMPAIGN_FIELDS}
+        try:
+            campaigns._clean(data)
+        except DomainError as exc:
+            for key, problems in (exc.fields or {"": [str(exc.message)]}).items():
+                self.add_error(key if key in self.fields else None, problems)
 
 
 @admin.register(Campaign)

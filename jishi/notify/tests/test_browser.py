@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from jishi.loyalty.models import Member, MemberLevel
 from jishi.notify import campaigns, services
 from jishi.notify.models import Campaign, MemberTag, Message, Segment
-from jishi.testing.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
+from jishi.testing.factories import DEFAULT_PASSWORD, AdminFactory, ProductFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("JISHI_SCREENSHOT_DIR", "/tmp/shots-notify"))
@@ -194,6 +194,30 @@ def test_segment_deeper_than_the_builder_opens_as_json(live_server: Any, browser
     page.wait_for_url("**/console/notify/segment/")
     segment.refresh_from_db()
     assert segment.rules == {"op": "and", "conditions": [{"field": "points", "max": 0}]}
+
+
+def test_segment_builder_picks_products_by_search(live_server: Any, browser: Browser) -> None:
+    tea = ProductFactory(name="明前龙井")
+    ProductFactory(name="东北大米")
+    operator = AdminFactory(username="ops", password=DEFAULT_PASSWORD)
+    page = new_page(browser, 1440, 900, False)
+    console_login(page, live_server, operator, "/console/notify/segment/add/")
+
+    page.fill("input[name=name]", "买过龙井")
+    page.click("[data-action=add-condition]")
+    page.locator("[data-path='0'] select[data-field-select]").select_option("bought_product")
+    page.locator("[data-path='0'] input[data-input=product-search]").fill("龙井")
+    expect(page.locator(".notify-result")).to_have_count(1)
+    page.click(f".notify-result[data-product-id='{tea.pk}']")
+    expect(page.locator(f"[data-path='0'] [data-product='{tea.pk}']")).to_contain_text("明前龙井")
+    expect(count_box(page)).to_have_attribute("data-count", "0")
+    page.click("button[name=_save]")
+    page.wait_for_url("**/console/notify/segment/")
+
+    segment = Segment.objects.get(name="买过龙井")
+    assert segment.rules == {"op": "and", "conditions": [{"field": "bought_product", "any": [tea.pk]}]}
+    page.goto(f"{live_server.url}/console/notify/segment/{segment.pk}/change/")
+    expect(page.locator(f"[data-product='{tea.pk}']")).to_contain_text("明前龙井")
 
 
 EVERY_FIELD = {

@@ -140,6 +140,17 @@ def test_campaign_form_rejects_title_without_body_and_bad_rates(extra: dict[str,
     assert list(form.errors) == [field]
 
 
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [({"b_percent": 50}, "b_title"), ({"link": "https://example.com/"}, "link")],
+)
+def test_campaign_form_shows_the_service_rules_on_the_form(extra: dict[str, Any], field: str) -> None:
+    form = CampaignForm(data=campaign_data(**extra))
+
+    assert not form.is_valid()
+    assert list(form.errors) == [field]
+
+
 def test_campaign_form_loads_saved_channels_into_fields() -> None:
     segment = campaigns.save_segment(None, "全部", {})
     campaign = campaigns.create_campaign(
