@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import StackedInline, TabularInline
 
+from jishi.core import geo
 from jishi.core.admin_views import yuan_column
 from jishi.core.charts import bar_chart
 from jishi.core.console import ConsoleAdmin
@@ -177,8 +178,6 @@ class PickupPointAdmin(ConsoleAdmin):
         origin = self._origin(request)
         if origin is None:
             return rows
-        from . import geo
-
         return geo.within(rows, *origin)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
