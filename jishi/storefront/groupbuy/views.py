@@ -352,9 +352,11 @@ def leader_delivery(request: HttpRequest, batch_id: int) -> HttpResponse:
     if batch is None or not lines:
         return problem(request, _("这期团购没有你的分拣单"), status=404, back=back)
     delivery = Delivery.objects.filter(batch=batch, leader=leader).prefetch_related("shortages").first()
-    if request.method == "POST" and delivery is None:
+    if request.method == "POST":
         shortages = _shortages_from(request, lines)
-        if shortages is None:
+        if delivery is not None:
+            messages.error(request, _("该团长已签收"))
+        elif shortages is None:
             messages.error(request, _("缺货数量须为不超过分拣数量的整数"))
         else:
             try:
@@ -365,7 +367,7 @@ def leader_delivery(request: HttpRequest, batch_id: int) -> HttpResponse:
                 messages.success(
                     request, _("已签收，缺货部分已自动退款") if shortages else _("已签收，买家已收到取货通知")
                 )
-            return HttpResponseRedirect(reverse("storefront:groupbuy:delivery", args=[batch.pk]))
+        return HttpResponseRedirect(reverse("storefront:groupbuy:delivery", args=[batch.pk]))
     short = {s.sku_id: s for s in delivery.shortages.all()} if delivery else {}
     rows = [{"line": line, "shortage": short.get(line.sku_id)} for line in lines]
     context = _ctx(

@@ -1,0 +1,75 @@
+"""Group-buy pages without a browser: English, refusals and what a non-leader may not open."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from jishi.groupbuy.models import Delivery, PickupOrder, PickupStatus
+from jishi.testing.factories import UserFactory
+from jishi.testing.shop import shopper
+
+from .conftest import buy_paid, make_batch, make_leader, to_points
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def test_application_form_speaks_english() -> None:
+    page = _client(UserFactory()).get("/groupbuy/apply/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 200
+    assert "Run a pickup point in your neighbourhood" in page.content.decode()
+    assert "Point type" in page.content.decode()
+
+
+def test_a_buyer_who_is_not_a_leader_cannot_open_deliveries() -> None:
+    page = _client(UserFactory()).get("/groupbuy/leader/deliveries/")
+
+    assert page.status_code == 403
+
+
+def test_a_shortage_above_the_pick_list_is_refused_on_the_page() -> None:
+    leader = make_leader()
+    batch, (eggs,) = make_batch()
+    buy_paid(shopper(), batch, leader, [(eggs, 2)])
+    to_points(batch)
+
+    sent = _client(leader.user).post(f"/groupbuy/leader/deliveries/{batch.pk}/", {f"short_{eggs.sku_id}": "3"})
+
+    assert sent.status_code == 302
+    assert not Delivery.objects.exists()
+    assert PickupOrder.objects.get().status == PickupStatus.PAID
+
+
+def test_receiving_without_shortages_makes_orders_ready() -> None:
+    leader = make_leader()
+    batch, (eggs,) = make_batch()
+    buy_paid(shopper(), batch, leader, [(eggs, 2)])
+    to_points(batch)
+    client = _client(leader.user)
+
+    client.post(f"/groupbuy/leader/deliveries/{batch.pk}/", {f"short_{eggs.sku_id}": "0"})
+    again = client.post(f"/groupbuy/leader/deliveries/{batch.pk}/", {f"short_{eggs.sku_id}": "1"})
+    record = client.get(f"/groupbuy/leader/deliveries/{batch.pk}/")
+
+    assert again.status_code == 302
+    assert Delivery.objects.get().shortages.count() == 0  # a second post changes nothing
+    assert PickupOrder.objects.get().status == PickupStatus.READY
+    assert "delivery-record" in record.content.decode()
+
+
+def test_another_leaders_batch_is_404_on_the_delivery_page() -> None:
+    mine, theirs = make_leader("A"), make_leader("B")
+    batch, (eggs,) = make_batch()
+    buy_paid(shopper(), batch, theirs, [(eggs, 1)])
+    to_points(batch)
+
+    page = _client(mine.user).get(f"/groupbuy/leader/deliveries/{batch.pk}/")
+
+    assert page.status_code == 404
