@@ -17,9 +17,7 @@ class LeaderApplicationForm(forms.Form):
     """A buyer's 团长 application: who they are and the pickup point they will run."""
 
     name = forms.CharField(label=_("真实姓名"), max_length=32)
-    phone = forms.RegexField(
-        label=_("手机号"), regex=r"^1\d{10}$", error_messages={"invalid": _("请填写 11 位手机号")}
-    )
+    phone = forms.RegexField(label=_("手机号"), regex=r"^1\d{10}$", error_messages={"invalid": _("请填写 11 位手机号")})
     id_number = forms.RegexField(
         label=_("身份证号"), regex=r"^\d{17}[\dXx]$", error_messages={"invalid": _("请填写 18 位身份证号")}
     )
