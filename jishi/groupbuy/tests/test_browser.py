@@ -119,7 +119,13 @@ def test_buyer_chooses_a_leader_orders_and_the_leader_verifies(live_server: Any,
     assert order.status == OrderStatus.COMPLETED
     assert PickupOrder.objects.get(order=order).status == PickupStatus.COLLECTED
 
-    for path, name in (("pick-list/", "pick-list"), ("members/", "members"), ("poster/", "poster")):
+    for path, name in (
+        ("pick-list/", "pick-list"),
+        ("members/", "members"),
+        ("poster/", "poster"),
+        ("withdraw/", "withdraw"),
+        ("deliveries/", "deliveries-done"),
+    ):
         leader_page.goto(f"{live_server.url}/groupbuy/leader/{path}")
         shot(leader_page, name)
     expect(leader_page.locator("#poster")).to_contain_text("王姐的自提点")

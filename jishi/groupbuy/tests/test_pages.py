@@ -73,3 +73,41 @@ def test_another_leaders_batch_is_404_on_the_delivery_page() -> None:
     page = _client(mine.user).get(f"/groupbuy/leader/deliveries/{batch.pk}/")
 
     assert page.status_code == 404
+
+
+def test_leader_withdraws_available_commission_on_the_page() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jishi.commission import services as commission
+    from jishi.commission.models import Withdrawal
+    from jishi.core import ledger
+    from jishi.core.events import deliver_pending
+    from jishi.groupbuy import pickup
+
+    leader = make_leader()
+    batch, (eggs,) = make_batch(prices=(2000,))
+    order = buy_paid(shopper(), batch, leader, [(eggs, 5)])
+    to_points(batch)
+    pickup.receive_delivery(None, batch.pk, leader.pk)
+    pickup.verify(leader.user, PickupOrder.objects.get(order=order).code)
+    deliver_pending()
+    commission.unfreeze_due(timezone.now() + timedelta(days=8))
+    client = _client(leader.user)
+
+    page = client.get("/groupbuy/leader/withdraw/")
+    sent = client.post("/groupbuy/leader/withdraw/", {"amount": "10.00", "channel": "wallet"})
+    too_much = client.post("/groupbuy/leader/withdraw/", {"amount": "10.00", "channel": "wallet"})
+
+    assert page.status_code == 200
+    assert 'id="withdraw-available">¥10.00' in page.content.decode()
+    assert sent.status_code == 302
+    assert Withdrawal.objects.get(user=leader.user).amount == 1000
+    assert too_much.status_code == 409
+    assert pickup.earnings(leader.user_id)["available"] == 0
+    assert ledger.check_ledger() == []
+
+
+def test_a_buyer_who_is_not_a_leader_cannot_withdraw_on_the_leader_page() -> None:
+    assert _client(UserFactory()).get("/groupbuy/leader/withdraw/").status_code == 403

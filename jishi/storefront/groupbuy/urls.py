@@ -18,5 +18,6 @@ urlpatterns = [
     path("leader/deliveries/", views.leader_deliveries, name="deliveries"),
     path("leader/deliveries/<int:batch_id>/", views.leader_delivery, name="delivery"),
     path("leader/members/", views.leader_members, name="members"),
+    path("leader/withdraw/", views.leader_withdraw, name="withdraw"),
     path("leader/poster/", views.leader_poster, name="poster"),
 ]

@@ -33,6 +33,7 @@ from jishi.groupbuy.models import (
 )
 
 from ..pages import buyer, problem
+from ..promoter_views import withdrawal_page
 from .forms import MAX_PHOTO_BYTES, MAX_PHOTOS, LeaderApplicationForm
 
 MAX_QUANTITY = 99
@@ -379,6 +380,16 @@ def leader_delivery(request: HttpRequest, batch_id: int) -> HttpResponse:
         refunded=sum(s.refunded_amount for s in short.values()),
     )
     return render(request, "storefront/groupbuy/delivery.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def leader_withdraw(request: HttpRequest) -> HttpResponse:
+    """Withdraw available commission through commission's flow (the promoters' page and form)."""
+    if _leader(request) is None:
+        return _not_leader(request)
+    here = reverse("storefront:groupbuy:withdraw")
+    return withdrawal_page(request, pickup.request_withdrawal, here, reverse("storefront:groupbuy:leader"))
 
 
 @login_required
