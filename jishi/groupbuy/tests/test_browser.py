@@ -122,9 +122,9 @@ def test_buyer_chooses_a_leader_orders_and_the_leader_verifies(live_server: Any,
     for path, name in (
         ("pick-list/", "pick-list"),
         ("members/", "members"),
-        ("poster/", "poster"),
         ("withdraw/", "withdraw"),
         ("deliveries/", "deliveries-done"),
+        ("poster/", "poster"),
     ):
         leader_page.goto(f"{live_server.url}/groupbuy/leader/{path}")
         shot(leader_page, name)
