@@ -2,8 +2,9 @@
 
 No geo extension: a query filters on a latitude/longitude box that surely holds every point
 within the radius (two range conditions an ordinary index serves), and the exact distance of
-the few rows left is computed here. Distances are whole metres, rounded, so a point placed
-exactly at a radius is inside it on every platform.
+the few rows left is computed here, or in SQL by :func:`within` when the database must order
+and page them (the same haversine: Django gives SQLite SIN/COS/ASIN/SQRT/RADIANS). Distances
+are whole metres, rounded, so a point placed exactly at a radius is inside it on every platform.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import F, FloatField, Q, Value
+from django.db.models import F, FloatField, Q, QuerySet, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 _MAX_LAT = 89.9
@@ -56,6 +59,33 @@ def bounding_box(lat: float, lng: float, radius_m: float) -> Box:
     edge = min(_MAX_LAT, abs(lat) + dlat)
     dlng = min(180.0, dlat / math.cos(math.radians(edge)))
     return Box(lat - dlat, lat + dlat, lng - dlng, lng + dlng)
+
+
+def distance_expression(
+    lat: float, lng: float, lat_field: str = "latitude", lng_field: str = "longitude"
+) -> CombinedExpression:
+    """SQL: the haversine distance in metres (unrounded) from (lat, lng) to each row, the twin of
+    :func:`distance_m`."""
+    lat0, lng0 = Value(lat, output_field=FloatField()), Value(lng, output_field=FloatField())
+    half_dlat = (Radians(F(lat_field)) - Radians(lat0)) / Value(2.0)
+    half_dlng = (Radians(F(lng_field)) - Radians(lng0)) / Value(2.0)
+    h = Power(Sin(half_dlat), 2) + Cos(Radians(lat0)) * Cos(Radians(F(lat_field))) * Power(Sin(half_dlng), 2)
+    return Value(2 * EARTH_RADIUS_M, output_field=FloatField()) * ASin(Sqrt(h))
+
+
+def within(
+    rows: QuerySet, lat: float, lng: float, radius_m: float, lat_field: str = "latitude", lng_field: str = "longitude"
+) -> QuerySet:
+    """``rows`` within ``radius_m`` of (lat, lng), annotated ``distance_m`` (metres, unrounded),
+    nearest first, for pages that the database orders and slices. The box narrows by index; a
+    row whose rounded distance is the radius is inside, as with :func:`distance_m`."""
+    box = bounding_box(lat, lng, radius_m)
+    return (
+        rows.filter(box.q(lat_field, lng_field))
+        .annotate(distance_m=distance_expression(lat, lng, lat_field, lng_field))
+        .filter(distance_m__lt=radius_m + 0.5)
+        .order_by("distance_m", "pk")
+    )
 
 
 def within_own_reach(

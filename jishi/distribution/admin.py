@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from jishi.catalog.models import Product, Sku
-from jishi.core.charts import bar_chart
+from jishi.commission.console import BeneficiaryAdmin, review_action
+from jishi.commission.models import CommissionSource
 from jishi.core.console import (
     ConsoleAdmin,
     PercentFormField,
@@ -114,7 +113,7 @@ class PromoterLevelAdmin(ConsoleAdmin):
 
 
 @admin.register(Promoter)
-class PromoterAdmin(ConsoleAdmin):
+class PromoterAdmin(BeneficiaryAdmin):
     console_group = "distribution"
     console_icon = "person_pin"
     console_order = 10
@@ -126,61 +125,22 @@ class PromoterAdmin(ConsoleAdmin):
     fields = ("user", "code", "status", "level", "note", "applied_at", "approved_at")
     actions = ["approve", "reject", "freeze", "unfreeze"]
 
-    def get_urls(self) -> list[Any]:
-        extra = [
-            path("leaderboard/", self.admin_site.admin_view(self.leaderboard_view), name="distribution_leaderboard")
-        ]
-        return extra + super().get_urls()
+    commission_source = CommissionSource.DISTRIBUTION
+    ranking_url_name = "distribution_leaderboard"
+    ranking_title = _("分销员排行榜")
+    ranking_who = _("分销员")
+    review_done = _("已处理 %(n)d 位分销员")
 
-    def leaderboard_view(self, request: HttpRequest) -> HttpResponse:
-        try:
-            days = max(0, min(int(request.GET.get("days", "30")), 3650))
-        except ValueError:
-            days = 30
-        rows = services.leaderboard(days, 20)
-        for row in rows:
-            row["earned_yuan"], row["sales_yuan"] = format_yuan(row["earned"]), format_yuan(row["sales"])
-        chart = bar_chart(
-            [(r["nickname"] or r["phone"], r["earned"]) for r in rows],
-            value_label=str(_("佣金")),
-            format_value=format_yuan,
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "rows": rows,
-            "chart": chart,
-            "days": days,
-            "choices": [7, 30, 90, 365],
-            "title": _("分销员排行榜"),
-        }
-        return TemplateResponse(request, "admin/distribution/leaderboard.html", context)
+    def review_one(self, request: HttpRequest, obj: Promoter, action: str) -> None:
+        services.review(request.user, obj.pk, action)  # type: ignore[arg-type]
 
-    def _review(self, request: HttpRequest, queryset: Any, action: str) -> None:
-        done = 0
-        for promoter in queryset:
-            try:
-                services.review(request.user, promoter.pk, action)  # type: ignore[arg-type]
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{promoter.code}: {exc.message}", messages.WARNING)
-        if done:
-            self.message_user(request, _("已处理 %(n)d 位分销员") % {"n": done}, messages.SUCCESS)
+    def review_subject(self, obj: Promoter) -> str:
+        return obj.code
 
-    @admin.action(description=_("通过申请"))
-    def approve(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "approve")
-
-    @admin.action(description=_("拒绝申请"))
-    def reject(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "reject")
-
-    @admin.action(description=_("冻结"))
-    def freeze(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "freeze")
-
-    @admin.action(description=_("解冻"))
-    def unfreeze(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "unfreeze")
+    approve = review_action("approve", _("通过申请"))
+    reject = review_action("reject", _("拒绝申请"))
+    freeze = review_action("freeze", _("冻结"))
+    unfreeze = review_action("unfreeze", _("解冻"))
 
 
 @admin.register(Binding)

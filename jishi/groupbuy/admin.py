@@ -15,6 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import StackedInline, TabularInline
 
+from jishi.commission.console import BeneficiaryAdmin, review_action
+from jishi.commission.models import CommissionSource
+from jishi.core import geo
 from jishi.core.admin_views import yuan_column
 from jishi.core.charts import bar_chart
 from jishi.core.console import ConsoleAdmin
@@ -71,7 +74,7 @@ class PickupPointInline(StackedInline):
 
 
 @admin.register(Leader)
-class LeaderAdmin(ConsoleAdmin):
+class LeaderAdmin(BeneficiaryAdmin):
     console_group = "groupbuy"
     list_display = ("name", "phone_masked_col", "point_name", "point_type", "status", "level", "applied_at")
     list_filter = ("status", "level", "point__type")
@@ -107,49 +110,25 @@ class LeaderAdmin(ConsoleAdmin):
         self._request_user = request.user
         return super().get_form(request, obj, change, **kwargs)
 
-    def _review(self, request: HttpRequest, queryset: Any, action: str) -> None:
+    commission_source = CommissionSource.LEADER
+    ranking_path = "ranking/"
+    ranking_url_name = "groupbuy_leader_ranking"
+    ranking_title = _("团长排行榜")
+    ranking_who = _("团长")
+    ranking_earned = _("团长佣金")
+    review_done = _("已处理 %(n)d 位团长")
+
+    def review_one(self, request: HttpRequest, obj: Leader, action: str) -> None:
         reason = request.POST.get("reason", "") or str(_("运营处理"))
-        done = 0
-        for leader in queryset:
-            try:
-                leaders.review(request.user, leader.pk, action, reason)  # type: ignore[arg-type]
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{leader.name}: {exc.message}", messages.WARNING)
-        if done:
-            self.message_user(request, _("已处理 %(n)d 位团长") % {"n": done}, messages.SUCCESS)
+        leaders.review(request.user, obj.pk, action, reason)  # type: ignore[arg-type]
 
-    @admin.action(description=_("通过申请"))
-    def approve(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "approve")
+    def review_subject(self, obj: Leader) -> str:
+        return obj.name
 
-    @admin.action(description=_("拒绝申请"))
-    def reject(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "reject")
-
-    @admin.action(description=_("暂停"))
-    def suspend(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "suspend")
-
-    @admin.action(description=_("恢复"))
-    def reinstate(self, request: HttpRequest, queryset: Any) -> None:
-        self._review(request, queryset, "reinstate")
-
-    def get_urls(self) -> list[Any]:
-        extra = [path("ranking/", self.admin_site.admin_view(self.ranking_view), name="groupbuy_leader_ranking")]
-        return extra + super().get_urls()
-
-    def ranking_view(self, request: HttpRequest) -> HttpResponse:
-        rows = pickup.ranking(30, 20)
-        for row in rows:
-            row["earned_yuan"], row["sales_yuan"] = format_yuan(row["earned"]), format_yuan(row["sales"])
-        chart = bar_chart(
-            [(r["nickname"] or r["phone"], r["earned"]) for r in rows],
-            value_label=str(_("团长佣金")),
-            format_value=format_yuan,
-        )
-        context = {**self.admin_site.each_context(request), "rows": rows, "chart": chart, "title": _("团长排行榜")}
-        return TemplateResponse(request, "admin/groupbuy/ranking.html", context)
+    approve = review_action("approve", _("通过申请"))
+    reject = review_action("reject", _("拒绝申请"))
+    suspend = review_action("suspend", _("暂停"))
+    reinstate = review_action("reinstate", _("恢复"))
 
 
 @admin.register(PickupPoint)
@@ -177,8 +156,6 @@ class PickupPointAdmin(ConsoleAdmin):
         origin = self._origin(request)
         if origin is None:
             return rows
-        from . import geo
-
         return geo.within(rows, *origin)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
@@ -35,7 +35,9 @@ from .models import (
     LeaderStatus,
     PickListLine,
     PickupOrder,
+    PickupPoint,
     PickupStatus,
+    PointLoad,
     SupplyLine,
 )
 
@@ -51,6 +53,11 @@ class BatchClosed(Conflict):
 class BatchSoldOut(Conflict):
     code = "sold_out"
     default_message = _("已售罄")
+
+
+class PointFull(Conflict):
+    code = "pickup_point_full"
+    default_message = _("该自提点当天订单已满，请选择其他团长")
 
 
 class BatchLimitReached(Conflict):
@@ -142,6 +149,8 @@ class Purchase:
     leader_id: int
     cutoff_at: datetime
     now: datetime
+    pickup_date: date
+    capacity: int
     items: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # sku → (item id, price, limit)
 
 
@@ -177,7 +186,12 @@ def buy(
         if binding is None:
             raise InvalidInput(_("请先选择团长"), code="leader_required", fields={"leader_id": ["required"]})
         leader_id = binding.leader_id
-    if not Leader.objects.filter(pk=leader_id, status=LeaderStatus.APPROVED).exists():
+    capacity = (
+        PickupPoint.objects.filter(leader_id=leader_id, leader__status=LeaderStatus.APPROVED)
+        .values_list("daily_capacity", flat=True)
+        .first()
+    )
+    if capacity is None:
         raise NotFound(_("团长不存在或已暂停"), code="leader_unavailable", fields={"leader_id": [str(leader_id)]})
     wanted = [sku_id for sku_id, _q in lines]
     items = {
@@ -186,7 +200,7 @@ def buy(
             "pk", "sku_id", "group_price", "per_person_limit"
         )
     }
-    purchase = Purchase(batch.pk, leader_id, batch.cutoff_at, now, items)
+    purchase = Purchase(batch.pk, leader_id, batch.cutoff_at, now, batch.pickup_date, capacity, items)
     return orders.place_order(user, lines, None, {"groupbuy": purchase})
 
 
@@ -228,7 +242,27 @@ class GroupbuyStep(BaseStep):
         purchase = purchase_of(checkout)
         if purchase is not None:
             _take_stock(checkout.user.pk, sorted(checkout.lines, key=lambda line: line.meta["groupbuy_item"]))
+            _take_point_load(purchase)
             _create_pickup(order, purchase)
+
+
+def _take_point_load(purchase: Purchase) -> None:
+    """One order more for the point's pickup day, refused at its daily capacity (conditional update)."""
+    insert_once(
+        PointLoad,
+        {"leader": purchase.leader_id, "pickup_date": purchase.pickup_date, "orders": 0},
+        conflict=["leader", "pickup_date"],
+    )
+    if not PointLoad.objects.filter(
+        leader_id=purchase.leader_id, pickup_date=purchase.pickup_date, orders__lt=purchase.capacity
+    ).update(orders=F("orders") + 1):
+        raise PointFull(fields={"leader_id": [str(purchase.leader_id)]})
+
+
+def _give_back_point_load(pickup: PickupOrder) -> None:
+    PointLoad.objects.filter(leader_id=pickup.leader_id, pickup_date=pickup.batch.pickup_date, orders__gte=1).update(
+        orders=F("orders") - 1
+    )
 
 
 def _take_stock(user_id: int, lines: list[LineInfo]) -> None:
@@ -313,6 +347,9 @@ def order_closed(order_id: int) -> None:
             status=PickupStatus.CLOSED
         ):
             give_back(order_id)
+            pickup = PickupOrder.objects.select_related("batch").get(order_id=order_id)
+            if pickup.batch.status == BatchStatus.OPEN:
+                _give_back_point_load(pickup)
 
 
 def order_refunded(payload: dict[str, Any]) -> None:
@@ -320,9 +357,12 @@ def order_refunded(payload: dict[str, Any]) -> None:
     with transaction.atomic():
         give_back(payload["order_id"], [(int(line["line_id"]), int(line["quantity"])) for line in payload["lines"]])
         if payload.get("full") or payload.get("all_units"):
-            PickupOrder.objects.filter(
+            ended = PickupOrder.objects.filter(
                 order_id=payload["order_id"], status__in=[PickupStatus.PAID, PickupStatus.READY]
             ).update(status=PickupStatus.REFUNDED)
+            pickup = PickupOrder.objects.select_related("batch").filter(order_id=payload["order_id"]).first()
+            if ended and pickup is not None and pickup.batch.status == BatchStatus.OPEN:
+                _give_back_point_load(pickup)  # a whole order refunded before the cut-off frees its place
 
 
 # --- the cut-off job ----------------------------------------------------------------

@@ -14,11 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import Role, User
 from jishi.accounts.services import grant_role, revoke_role
-from jishi.core import audit
+from jishi.core import audit, geo
 from jishi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jishi.core.money import BP_DENOMINATOR
 
-from . import geo
 from .conf import gb_setting
 from .models import (
     BindingSource,
@@ -248,7 +247,7 @@ def nearest(lat: float, lng: float, radius_m: int | None = None, limit: int | No
 
 
 def distance_to(leader: Leader, lat: float, lng: float) -> int:
-    return round(geo.distance_m(lat, lng, leader.point.latitude, leader.point.longitude))
+    return geo.distance_m(lat, lng, leader.point.latitude, leader.point.longitude)
 
 
 # --- member ↔ leader ----------------------------------------------------------------

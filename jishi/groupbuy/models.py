@@ -208,6 +208,18 @@ class BatchQuota(models.Model):
         constraints = [models.UniqueConstraint(fields=["item", "user"], name="gb_quota_once")]
 
 
+class PointLoad(models.Model):
+    """Orders a pickup point takes for one pickup day, held below its daily capacity by a
+    conditional update in the order's transaction."""
+
+    leader = models.ForeignKey(Leader, on_delete=models.CASCADE, related_name="+")
+    pickup_date = models.DateField()
+    orders = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["leader", "pickup_date"], name="gb_point_load_once")]
+
+
 class PickupStatus(models.TextChoices):
     AWAITING_PAYMENT = "awaiting_payment", _("待付款")
     PAID = "paid", _("待配送")

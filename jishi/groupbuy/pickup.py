@@ -336,11 +336,6 @@ def earnings(user_id: int) -> dict[str, int]:
     return money
 
 
-def ranking(days: int = 30, limit: int = 20) -> list[dict[str, Any]]:
-    since = timezone.now() - timedelta(days=days) if days else None
-    return commission.leaderboard(CommissionSource.LEADER, since, limit)
-
-
 def sales_by_leader(batch_id: int) -> list[tuple[str, int]]:
     """Batch sales per leader (fen paid net of refunds), largest first: the console chart's data."""
     rows = (

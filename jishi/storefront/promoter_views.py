@@ -6,6 +6,7 @@ service call. Every row shown is the signed-in promoter's own; nothing takes ano
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -246,13 +247,12 @@ def _show_refusal(form: WithdrawForm, error: DomainError, minimum: int, availabl
         form.add_error(None, str(error.message))
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def withdraw(request: HttpRequest) -> HttpResponse:
-    """Ask to withdraw available commission (held at once, paid after review), and my past requests."""
-    promoter = _working_promoter(request)
-    if promoter is None:
-        return _to_centre()
+WithdrawalRequest = Callable[[User, int, str, str], Any]
+
+
+def withdrawal_page(request: HttpRequest, submit: WithdrawalRequest, done_url: str, back: str) -> HttpResponse:
+    """The withdrawal form and history for anyone commission pays (promoters, group-buy leaders):
+    ``submit`` is the owning app's request call; the minimum and fee are distribution's rules."""
     user = buyer(request)
     rules = services.get_settings()
     available = commission.totals(user.pk)["available"]
@@ -261,18 +261,16 @@ def withdraw(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.request_withdrawal(
-                    user, form.amount_fen(), form.cleaned_data["channel"], form.cleaned_data["account"]
-                )
+                submit(user, form.amount_fen(), form.cleaned_data["channel"], form.cleaned_data["account"])
             except DomainError as exc:
                 _show_refusal(form, exc, rules.withdrawal_min, available)
                 status = exc.status
             else:
                 messages.success(request, _("提现申请已提交，审核后到账"))
-                return HttpResponseRedirect(reverse("storefront:promoter:withdraw"))
+                return HttpResponseRedirect(done_url)
         else:
             status = 400
-    context = _context(_("提现"))
+    context = _context(_("提现"), back)
     context.update(
         form=form,
         available=available,
@@ -281,6 +279,15 @@ def withdraw(request: HttpRequest) -> HttpResponse:
         history=list(Withdrawal.objects.filter(user=user).order_by("-id")[:WITHDRAWAL_HISTORY_SIZE]),
     )
     return render(request, "storefront/promoter/withdraw.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest) -> HttpResponse:
+    """Ask to withdraw available commission (held at once, paid after review), and my past requests."""
+    if _working_promoter(request) is None:
+        return _to_centre()
+    return withdrawal_page(request, services.request_withdrawal, reverse("storefront:promoter:withdraw"), "")
 
 
 # --- share posters ---------------------------------------------------------------------

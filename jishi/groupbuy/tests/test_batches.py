@@ -13,7 +13,16 @@ from django.utils import timezone
 from conftest import Api
 from jishi.core.events import deliver_pending
 from jishi.groupbuy import batches
-from jishi.groupbuy.models import BatchItem, BatchStatus, PickListLine, PickupOrder, PickupStatus, SupplyLine
+from jishi.groupbuy.models import (
+    BatchItem,
+    BatchStatus,
+    PickListLine,
+    PickupOrder,
+    PickupPoint,
+    PickupStatus,
+    PointLoad,
+    SupplyLine,
+)
 from jishi.orders import services as orders
 from jishi.orders.models import Order, OrderStatus
 from jishi.testing.shop import shopper
@@ -134,6 +143,41 @@ def test_unpaid_order_closing_gives_stock_and_quota_back(buyer_api: Api) -> None
     assert PickupOrder.objects.get(order_id=order_id).status == PickupStatus.CLOSED
     assert again.status_code == 201
     assert BatchItem.objects.get(pk=item.pk).stock_left == 98
+
+
+def test_a_point_takes_orders_up_to_its_daily_capacity_and_a_closed_one_frees_its_place() -> None:
+    leader = make_leader()
+    PickupPoint.objects.filter(leader=leader).update(daily_capacity=2)
+    batch, (item,) = make_batch()
+    first, second, third = shopper(), shopper(), shopper()
+    unpaid = batches.buy(first.user, batch.pk, [(item.sku_id, 1)], leader.pk)
+    buy_paid(second, batch, leader, [(item, 1)])
+
+    with pytest.raises(batches.PointFull):
+        batches.buy(third.user, batch.pk, [(item.sku_id, 1)], leader.pk)
+    orders.close_order(unpaid)
+    deliver_pending()
+    placed = batches.buy(third.user, batch.pk, [(item.sku_id, 1)], leader.pk)
+
+    assert placed.meta["groupbuy"]["leader_id"] == leader.pk
+    assert PointLoad.objects.get(leader=leader, pickup_date=batch.pickup_date).orders == 2
+    assert BatchItem.objects.get(pk=item.pk).stock_left == 98
+
+
+def test_point_full_is_a_409_through_the_api(buyer_api: Api) -> None:
+    leader = make_leader()
+    PickupPoint.objects.filter(leader=leader).update(daily_capacity=1)
+    batch, (item,) = make_batch()
+    buy_paid(shopper(), batch, leader, [(item, 1)])
+
+    refused = buyer_api.post(
+        f"groupbuy/batches/{batch.pk}/orders",
+        {"lines": [{"sku_id": item.sku_id, "quantity": 1}], "leader_id": leader.pk},
+    )
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "pickup_point_full"
+    assert BatchItem.objects.get(pk=item.pk).stock_left == 99  # the refused order took nothing
 
 
 def test_payment_after_the_cut_off_is_refunded() -> None:

@@ -64,6 +64,7 @@ def signed_in_page(browser: Browser, live_server: Any, user: Any, phone: bool = 
 
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays on top of a full-page shot
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -118,7 +119,13 @@ def test_buyer_chooses_a_leader_orders_and_the_leader_verifies(live_server: Any,
     assert order.status == OrderStatus.COMPLETED
     assert PickupOrder.objects.get(order=order).status == PickupStatus.COLLECTED
 
-    for path, name in (("pick-list/", "pick-list"), ("members/", "members"), ("poster/", "poster")):
+    for path, name in (
+        ("pick-list/", "pick-list"),
+        ("members/", "members"),
+        ("withdraw/", "withdraw"),
+        ("deliveries/", "deliveries-done"),
+        ("poster/", "poster"),
+    ):
         leader_page.goto(f"{live_server.url}/groupbuy/leader/{path}")
         shot(leader_page, name)
     expect(leader_page.locator("#poster")).to_contain_text("王姐的自提点")
@@ -153,3 +160,116 @@ def test_a_leader_cannot_verify_another_points_code_on_the_page(live_server: Any
 
     expect(page.locator("body")).to_contain_text("这不是你的自提点的提货码")
     assert PickupOrder.objects.get(order=order).status == PickupStatus.READY
+
+
+def test_buyer_applies_on_the_form_and_follows_the_review(live_server: Any, browser: Browser, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from jishi.accounts.models import Address
+    from jishi.groupbuy import leaders
+    from jishi.groupbuy.models import Leader, LeaderStatus
+    from jishi.testing.factories import UserFactory
+
+    user = UserFactory()
+    Address.objects.create(
+        user=user,
+        contact="陈静",
+        phone="13900001111",
+        province="浙江省",
+        city="杭州市",
+        district="西湖区",
+        detail="文三路 90 号东部软件园 1 幢",
+        latitude=HOME[0],
+        longitude=HOME[1],
+        is_default=True,
+    )
+    photo = tmp_path / "door.png"
+    Image.new("RGB", (640, 480), (250, 180, 60)).save(photo)
+    page = signed_in_page(browser, live_server, user)
+
+    page.goto(f"{live_server.url}/groupbuy/")
+    page.locator("#apply-link").click()
+    page.wait_for_url("**/groupbuy/apply/")
+    page.fill("[name=name]", "陈静")
+    page.fill("[name=phone]", "13900001111")
+    page.fill("[name=id_number]", "33010619900101123x")
+    page.fill("[name=point_name]", "文三路便利店")
+    page.locator(".gb-type", has_text="便利店").click()
+    page.select_option("#from-address", label="西湖区 文三路 90 号东部软件园 1 幢")
+    page.fill("[name=hours]", "07:30-21:30")
+    page.fill("[name=daily_capacity]", "150")
+    page.set_input_files("#photos", str(photo))
+    expect(page.locator("[name=latitude]")).to_have_value(f"{HOME[0]:.6f}")
+    shot(page, "apply-form")
+    page.locator("#apply-submit").click()
+
+    expect(page.locator("#application-status")).to_contain_text("申请审核中")
+    leader = Leader.objects.select_related("point").get(user=user)
+    assert (leader.status, leader.id_number, leader.point.type) == (
+        LeaderStatus.PENDING,
+        "33010619900101123X",
+        "convenience",
+    )
+    assert (leader.point.latitude, leader.point.longitude, leader.point.daily_capacity) == (*HOME, 150)
+    assert leader.point.address == "浙江省杭州市西湖区文三路 90 号东部软件园 1 幢"
+    assert len(leader.point.photos) == 1
+    expect(page.locator(".gb-photos img")).to_have_count(1)
+    expect(page.locator(".gb-facts")).to_contain_text("330***********123X")
+    shot(page, "apply-pending")
+
+    leaders.review(None, leader.pk, "reject", "门头照片看不清店名")
+    page.reload()
+    expect(page.locator("#application-status")).to_contain_text("申请未通过")
+    expect(page.locator(".gb-reason")).to_contain_text("门头照片看不清店名")
+    shot(page, "apply-rejected")
+
+
+def test_bad_application_shows_the_fields_and_writes_nothing(live_server: Any, browser: Browser) -> None:
+    from jishi.groupbuy.models import Leader
+    from jishi.testing.factories import UserFactory
+
+    user = UserFactory()
+    page = signed_in_page(browser, live_server, user)
+    page.goto(f"{live_server.url}/groupbuy/apply/")
+    page.fill("[name=name]", "陈静")
+    page.fill("[name=phone]", "123")
+    page.fill("[name=id_number]", "3301")
+    page.fill("[name=latitude]", "95")
+    page.locator("#apply-submit").click()
+
+    expect(page.locator(".field-error")).to_contain_text(["请填写 11 位手机号", "请填写 18 位身份证号"])
+    expect(page.locator(".field.invalid [name=latitude]")).to_be_visible()
+    assert not Leader.objects.filter(user=user).exists()
+
+
+def test_leader_confirms_delivery_with_a_shortage_refunded(live_server: Any, browser: Browser) -> None:
+    from jishi.groupbuy.models import Shortage
+
+    from .conftest import buy_paid
+
+    leader = make_leader("王姐", offset(north_m=600))
+    batch, (eggs, milk) = make_batch(prices=(1590, 2990), group_prices=(990, 2490))
+    first = buy_paid(shopper(), batch, leader, [(eggs, 2), (milk, 1)])
+    last = buy_paid(shopper(), batch, leader, [(eggs, 1)])
+    to_points(batch)
+    page = signed_in_page(browser, live_server, leader.user)
+
+    page.goto(f"{live_server.url}/groupbuy/leader/")
+    page.get_by_role("link", name="到货签收").click()
+    expect(page.locator("#coming-list")).to_contain_text("今日团")
+    shot(page, "deliveries")
+    page.get_by_role("link", name="确认到货").click()
+    page.fill(f"#short-{eggs.sku_id}", "1")
+    shot(page, "delivery-form")
+    page.locator("#receive").click()
+
+    expect(page.locator("body")).to_contain_text("已签收，缺货部分已自动退款")
+    expect(page.locator(f"#delivery-record [data-sku='{eggs.sku_id}']")).to_contain_text("缺 1")
+    expect(page.locator("#refunded-total")).to_have_text("¥9.90")
+    shot(page, "delivery-received")
+    first.refresh_from_db()
+    last.refresh_from_db()
+    assert (first.refunded_amount, last.refunded_amount) == (0, 990)
+    assert Shortage.objects.get(sku_id=eggs.sku_id).refunded_amount == 990
+    statuses = dict(PickupOrder.objects.filter(batch=batch).values_list("order_id", "status"))
+    assert statuses == {first.pk: PickupStatus.READY, last.pk: PickupStatus.REFUNDED}  # nothing left to collect

@@ -12,8 +12,9 @@ from django.utils import timezone
 from conftest import Api
 from jishi.accounts.models import Role
 from jishi.accounts.services import has_role, issue_token
+from jishi.core import geo
 from jishi.distribution import services as distribution
-from jishi.groupbuy import geo, leaders
+from jishi.groupbuy import leaders
 from jishi.groupbuy.models import Leader, MemberBinding, ProductRate
 from jishi.testing.factories import OperatorFactory, ProductFactory, UserFactory
 
@@ -152,6 +153,18 @@ def test_sql_distance_matches_python_haversine() -> None:
     expected = geo.distance_m(*HOME, leader.point.latitude, leader.point.longitude)
     assert found.distance_m == round(expected)
     assert round(expected) == 1924
+
+
+def test_radius_edge_is_the_same_in_sql_and_python() -> None:
+    """One implementation (core.geo) for both the SQL search and the distance shown: a leader whose
+    rounded distance is the radius is listed, one a metre beyond is not."""
+    edge = make_leader("边", geo.destination(*HOME, 90, 3000))
+    beyond = make_leader("外", geo.destination(*HOME, 0, 3001))
+
+    found = leaders.nearest(*HOME, radius_m=3000)
+
+    assert [(n.leader.pk, n.distance_m) for n in found] == [(edge.pk, 3000)]
+    assert leaders.distance_to(beyond, *HOME) == 3001
 
 
 def test_bounding_box_holds_the_circle() -> None:

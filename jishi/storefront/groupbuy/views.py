@@ -1,6 +1,7 @@
-"""Community group-buy pages: today's batch, choosing a leader (nearest first), my pickup codes;
-the leader app (today's orders, pick list, to be collected, verify a code by camera or typed,
-earnings, members, a batch poster). Every write is a ``jishi.groupbuy`` service call; a leader
+"""Community group-buy pages: today's batch, choosing a leader (nearest first), my pickup codes,
+applying to be a leader (and the application's status); the leader app (today's orders, pick
+list, confirming a delivery with its shortages, to be collected, verify a code by camera or
+typed, earnings, members, a batch poster). Every write is a ``jishi.groupbuy`` service call; a leader
 sees only their own point's orders."""
 
 from __future__ import annotations
@@ -16,11 +17,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jishi.accounts.models import Address
+from jishi.content import services as content
 from jishi.core.errors import DomainError
 from jishi.groupbuy import batches, leaders, pickup
-from jishi.groupbuy.models import Batch, Leader, LeaderStatus, MemberBinding, PickupOrder, PickupStatus
+from jishi.groupbuy.models import (
+    Batch,
+    BatchStatus,
+    Delivery,
+    Leader,
+    LeaderStatus,
+    MemberBinding,
+    PickListLine,
+    PickupOrder,
+    PickupStatus,
+)
 
 from ..pages import buyer, problem
+from ..promoter_views import withdrawal_page
+from .forms import MAX_PHOTO_BYTES, MAX_PHOTOS, LeaderApplicationForm
 
 MAX_QUANTITY = 99
 
@@ -44,6 +58,7 @@ def batch_page(request: HttpRequest) -> HttpResponse:
         batch=batch,
         items=batches.batch_items(batch) if batch else [],
         binding=binding,
+        is_leader=Leader.objects.filter(user=user, status=LeaderStatus.APPROVED).exists(),
         tab="home",
     )
     return render(request, "storefront/groupbuy/batch.html", context)
@@ -143,6 +158,76 @@ def my_pickups(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/groupbuy/pickups.html", _ctx(_("我的提货码"), cards=cards))
 
 
+# --- applying to lead -----------------------------------------------------------------
+
+
+def _saved_places(request: HttpRequest) -> list[Address]:
+    """The buyer's addresses that carry coordinates: one tap fills the point's address and position."""
+    return list(
+        Address.objects.filter(user=buyer(request), latitude__isnull=False, longitude__isnull=False).order_by(
+            "-is_default", "-id"
+        )[:10]
+    )
+
+
+def _application_initial(leader: Leader | None) -> dict[str, Any]:
+    if leader is None:
+        return {}
+    point = leader.point
+    return {
+        "name": leader.name,
+        "phone": leader.phone,
+        "point_name": point.name,
+        "point_type": point.type,
+        "address": point.address,
+        "latitude": point.latitude,
+        "longitude": point.longitude,
+        "hours": point.hours,
+        "daily_capacity": point.daily_capacity,
+    }
+
+
+def _upload_photos(request: HttpRequest) -> list[str]:
+    uploads = request.FILES.getlist("photos")
+    if len(uploads) > MAX_PHOTOS:
+        raise DomainError(_("最多上传 %(n)d 张照片") % {"n": MAX_PHOTOS}, code="too_many_photos")
+    if any((u.size or 0) > MAX_PHOTO_BYTES for u in uploads):
+        raise DomainError(_("图片不能超过 8 MB"), code="image_too_large")
+    return [content.upload_image(buyer(request), u.read()).image.url for u in uploads]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest) -> HttpResponse:
+    """申请当团长: the form, or the application's status once sent (a rejected one may re-apply)."""
+    user = buyer(request)
+    leader = Leader.objects.select_related("point").filter(user=user).first()
+    can_apply = leader is None or leader.status == LeaderStatus.REJECTED
+    form = LeaderApplicationForm(request.POST or None, initial=_application_initial(leader))
+    if request.method == "POST" and can_apply and form.is_valid():
+        try:
+            photos = _upload_photos(request)
+            leaders.apply(user, form.payload(photos))
+        except DomainError as exc:
+            for name in exc.fields or {}:
+                key = {"pickup_point.type": "point_type", "pickup_point.latitude": "latitude"}.get(name, name)
+                if key in form.fields:
+                    form.add_error(key, str(exc.message))  # type: ignore[arg-type]
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("申请已提交，运营审核后通知你"))
+            return HttpResponseRedirect(reverse("storefront:groupbuy:apply"))
+    context = _ctx(
+        _("申请当团长"),
+        leader=leader,
+        form=form,
+        can_apply=can_apply,
+        editing=can_apply and (leader is None or request.method == "POST" or request.GET.get("again") == "1"),
+        places=_saved_places(request),
+    )
+    return render(request, "storefront/groupbuy/apply.html", context)
+
+
 # --- the leader app -------------------------------------------------------------------
 
 
@@ -178,6 +263,10 @@ def leader_home(request: HttpRequest) -> HttpResponse:
         money=pickup.earnings(leader.user_id),
         members=MemberBinding.objects.filter(leader=leader).count(),
         recent_batches=Batch.objects.filter(pick_lines__leader=leader).distinct().order_by("-cutoff_at")[:5],
+        coming=Batch.objects.filter(status__in=RECEIVABLE, pick_lines__leader=leader)
+        .exclude(deliveries__leader=leader)
+        .distinct()
+        .count(),
     )
     return render(request, "storefront/groupbuy/leader.html", context)
 
@@ -212,6 +301,95 @@ def leader_pick_list(request: HttpRequest) -> HttpResponse:
     batch = Batch.objects.filter(pk=batch_id).first()
     data = batches.pick_list(batch_id, leader.pk) if batch else None
     return render(request, "storefront/groupbuy/pick_list.html", _ctx(_("分拣单"), batch=batch, data=data))
+
+
+RECEIVABLE = (BatchStatus.DELIVERING, BatchStatus.AT_POINTS)
+
+
+@login_required
+def leader_deliveries(request: HttpRequest) -> HttpResponse:
+    """The batches on their way to this leader (to confirm) and those already received."""
+    leader = _leader(request)
+    if leader is None:
+        return _not_leader(request)
+    received = {
+        d.batch_id: d
+        for d in Delivery.objects.filter(leader=leader).prefetch_related("shortages").order_by("-received_at")[:20]
+    }
+    coming = list(
+        Batch.objects.filter(status__in=RECEIVABLE, pick_lines__leader=leader)
+        .exclude(pk__in=list(received))
+        .distinct()
+        .order_by("delivery_date", "id")
+    )
+    done = list(Batch.objects.filter(pk__in=list(received)).order_by("-delivery_date", "-id"))
+    context = _ctx(_("到货签收"), coming=coming, done=[(b, received[b.pk]) for b in done])
+    return render(request, "storefront/groupbuy/deliveries.html", context)
+
+
+def _shortages_from(request: HttpRequest, lines: list[PickListLine]) -> dict[int, int] | None:
+    """{sku: units short} from the form; None when a figure is not a whole number within the pick."""
+    out: dict[int, int] = {}
+    for line in lines:
+        raw = request.POST.get(f"short_{line.sku_id}", "").strip() or "0"
+        if not raw.isdigit() or int(raw) > line.quantity:
+            return None
+        if int(raw):
+            out[line.sku_id] = int(raw)
+    return out
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def leader_delivery(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """确认到货: the pick list with a shortage field per product; what is short is refunded to the
+    buyers at once (``pickup.receive_delivery``), the rest becomes ready for pickup."""
+    leader = _leader(request)
+    if leader is None:
+        return _not_leader(request)
+    batch = Batch.objects.filter(pk=batch_id).first()
+    lines = list(PickListLine.objects.filter(batch_id=batch_id, leader=leader).order_by("sku_id"))
+    back = reverse("storefront:groupbuy:deliveries")
+    if batch is None or not lines:
+        return problem(request, _("这期团购没有你的分拣单"), status=404, back=back)
+    delivery = Delivery.objects.filter(batch=batch, leader=leader).prefetch_related("shortages").first()
+    if request.method == "POST":
+        shortages = _shortages_from(request, lines)
+        if delivery is not None:
+            messages.error(request, _("该团长已签收"))
+        elif shortages is None:
+            messages.error(request, _("缺货数量须为不超过分拣数量的整数"))
+        else:
+            try:
+                pickup.receive_delivery(buyer(request), batch.pk, leader.pk, shortages)
+            except DomainError as exc:
+                messages.error(request, str(exc.message))
+            else:
+                messages.success(
+                    request, _("已签收，缺货部分已自动退款") if shortages else _("已签收，买家已收到取货通知")
+                )
+        return HttpResponseRedirect(reverse("storefront:groupbuy:delivery", args=[batch.pk]))
+    short = {s.sku_id: s for s in delivery.shortages.all()} if delivery else {}
+    rows = [{"line": line, "shortage": short.get(line.sku_id)} for line in lines]
+    context = _ctx(
+        _("确认到货"),
+        batch=batch,
+        rows=rows,
+        delivery=delivery,
+        receivable=batch.status in RECEIVABLE,
+        refunded=sum(s.refunded_amount for s in short.values()),
+    )
+    return render(request, "storefront/groupbuy/delivery.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def leader_withdraw(request: HttpRequest) -> HttpResponse:
+    """Withdraw available commission through commission's flow (the promoters' page and form)."""
+    if _leader(request) is None:
+        return _not_leader(request)
+    here = reverse("storefront:groupbuy:withdraw")
+    return withdrawal_page(request, pickup.request_withdrawal, here, reverse("storefront:groupbuy:leader"))
 
 
 @login_required
