@@ -88,7 +88,8 @@ def _candidates_sql(vendor: str, across_antimeridian: bool) -> str:
     if key not in _sql_cache:
         q = connection.ops.quote_name
         meta = Store._meta
-        columns = ", ".join(q(meta.get_field(name).column) for name in _selected())
+        by_attname = {f.attname: f.column for f in meta.concrete_fields}
+        columns = ", ".join(q(by_attname[name]) for name in _selected())
         lat, lng, reach = q("latitude"), q("longitude"), q("reach_m")
         lng_box = f"({lng} >= %s OR {lng} <= %s)" if across_antimeridian else f"{lng} >= %s AND {lng} <= %s"
         own_box = (
@@ -110,7 +111,7 @@ def _candidates_sql(vendor: str, across_antimeridian: bool) -> str:
 def _candidates(lat: float, lng: float, cap: int) -> list[Store]:
     box = geo.bounding_box(lat, lng, cap)
     across = box.min_lng < -180 or box.max_lng > 180
-    params: list[object] = [box.min_lat, box.max_lat]
+    params: list[float | str | bool] = [box.min_lat, box.max_lat]
     if across:
         params += [box.min_lng + 360, box.max_lng] if box.min_lng < -180 else [box.min_lng, box.max_lng - 360]
     else:
