@@ -58,7 +58,7 @@ class AddressQuery:
 
 class AddressNotLocated(InvalidInput):
     code = "address_not_located"
-    default_message = _("无法定位该地址，请检查地址或在地图上选点")
+    default_message = _("无法定位该地址，请核对省市区和详细地址")
 
 
 class GeocoderUnavailable(DomainError):
@@ -67,7 +67,7 @@ class GeocoderUnavailable(DomainError):
 
     status = 502
     code = "geocoder_unavailable"
-    default_message = _("地址定位服务暂时无法使用，请稍后再试或在地图上选点")
+    default_message = _("地址定位服务暂时无法使用，请稍后再试")
 
 
 class Geocoder(Protocol):

@@ -273,3 +273,33 @@ def test_a_basket_short_of_one_line_takes_no_stock_at_all(clerk: Any, store: Any
     assert caught.value.fields == {"sku_id": [str(short.sku_id)]}
     items = StockItem.objects.filter(sku__barcode__in=[line.barcode for line in basket], location=store.location)
     assert sorted((i.on_hand, i.reserved) for i in items) == [(50, 0)] * 3
+
+
+def test_a_coupon_takes_the_same_off_at_the_counter_as_online(clerk: Any, store: Any, goods: list[Any]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jishi.marketing import coupons
+    from jishi.marketing.models import Coupon, CouponKind, CouponTemplate
+
+    template = CouponTemplate.objects.create(
+        name="满50减8",
+        kind=CouponKind.THRESHOLD,
+        amount=800,
+        min_spend=5000,
+        valid_until=timezone.now() + timedelta(days=30),
+        total_quantity=10,
+        per_person_limit=2,
+    )
+    online, offline = UserFactory(), UserFactory()
+    fund_wallet(online, 100_000)
+    lines = [(goods[0].pk, 2), (goods[1].pk, 1)]  # 85.30 yuan
+    kept = coupons.claim(online, template.pk)
+    [order] = checkout.place(online, lines, None, {"coupon_ids": [kept.pk]}, mode="pickup", store_id=store.pk)
+    counter = coupons.claim(offline, template.pk)
+    basket = [pos.BasketLine(q, sku_id=s) for s, q in lines]
+    sale, _pay = pos.ring_up(clerk, store.pk, offline, basket, tender="cash", coupon_ids=[counter.pk])
+    assert (sale.order.discount_amount, sale.order.payable) == (order.discount_amount, order.payable) == (800, 7730)
+    assert Coupon.objects.get(pk=counter.pk).status == "used"
+    assert check_ledger() == []
