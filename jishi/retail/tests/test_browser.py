@@ -121,6 +121,45 @@ def test_a_new_address_at_checkout_is_geocoded_and_offered_delivery(
     assert [sent["address"] for sent in amap.requests] == ["浙江省杭州市西湖区文三路88号"]
 
 
+def test_an_address_saved_with_my_location_keeps_that_point(
+    live_server: Any, browser: Browser, shop: dict[str, Any], amap: Any
+) -> None:
+    store = shop["store"]
+    here = point_from(store, 700)
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        geolocation={"latitude": here[0], "longitude": here[1]},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    buyer = UserFactory()
+    login(page, live_server.url, buyer.phone, "/addresses/")
+    form = page.locator("form:has(input[name=detail])")
+    form.locator("input[name=contact]").fill("李四")
+    form.locator("input[name=phone]").fill("13800000001")
+    form.locator("select[name=province]").select_option("浙江省")
+    expect(form.locator("select[name=city] option[value=杭州市]")).to_have_count(1)
+    form.locator("select[name=city]").select_option("杭州市")
+    expect(form.locator("select[name=district] option[value=西湖区]")).to_have_count(1)
+    form.locator("select[name=district]").select_option("西湖区")
+    form.locator("input[name=detail]").fill("文三路 90 号")
+    form.locator("[data-locate-button]").click()
+    expect(form.locator("[data-locate-status]")).to_have_text("已定位，同城配送按此位置计算")
+    shot(page, "sf_address_my_location.png")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    from jishi.accounts.models import Address
+
+    saved = Address.objects.get(user=buyer)
+    assert (saved.latitude, saved.longitude) == pytest.approx(here, abs=1e-6)
+    assert amap.requests == []  # the picked point was kept, nothing geocoded
+    context.close()
+
+
 def test_an_address_that_cannot_be_located_says_so_at_checkout(
     live_server: Any, page: Page, shop: dict[str, Any], amap: Any
 ) -> None:
