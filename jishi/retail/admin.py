@@ -273,7 +273,16 @@ class TransferForm(forms.Form):
 @admin.register(Transfer)
 class TransferAdmin(OperatorOnly, ConsoleAdmin):
     console_group = "retail"
-    list_display = ["number", "source", "target", "lines", "created_by", "created_at"]
+    list_display = ["number", "source", "target", "lines_text", "operator", "created_at"]
+    list_select_related = ["source", "target", "created_by"]
+
+    @admin.display(description=_("明细"))
+    def lines_text(self, obj: Transfer) -> str:
+        return "，".join(f"SKU {sku_id} × {quantity}" for sku_id, quantity in obj.lines or [])
+
+    @admin.display(description=_("经办人"))
+    def operator(self, obj: Transfer) -> str:
+        return str(obj.created_by or "—")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._console_allows(request)
@@ -320,7 +329,16 @@ class TransferAdmin(OperatorOnly, ConsoleAdmin):
 @admin.register(StockCount)
 class StockCountAdmin(OperatorOnly, ConsoleAdmin):
     console_group = "retail"
-    list_display = ["number", "store", "lines", "created_by", "created_at"]
+    list_display = ["number", "store", "lines_text", "operator", "created_at"]
+    list_select_related = ["store", "created_by"]
+
+    @admin.display(description=_("明细"))
+    def lines_text(self, obj: StockCount) -> str:
+        return "，".join(f"SKU {line['sku_id']}: {line['before']} → {line['counted']}" for line in obj.lines or [])
+
+    @admin.display(description=_("经办人"))
+    def operator(self, obj: StockCount) -> str:
+        return str(obj.created_by or "—")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # counted by clerks at their store (staff API)
