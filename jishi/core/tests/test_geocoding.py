@@ -132,3 +132,32 @@ def test_the_configured_backend_is_console_by_default(settings: pytest.FixtureRe
     configured = geocoding.get_geocoder()
     assert isinstance(configured, AmapGeocoder)
     assert configured.base_url == "http://127.0.0.1:9"
+
+
+def test_the_demo_runs_an_amap_fake_and_points_the_adapter_at_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import subprocess
+    import time
+
+    from jishi.demo.management.commands.demo import amap_fake_command
+
+    for name in ("JISHI_GEOCODER", "JISHI_AMAP_URL", "JISHI_AMAP_KEY", "JISHI_AMAP_PRIVATE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the command writes the children's environment
+    [command] = amap_fake_command("127.0.0.1").values()
+    assert os.environ["JISHI_GEOCODER"] == "amap"
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    try:
+        assert child.stdout is not None
+        assert "fake AMap geocoder on" in child.stdout.readline().decode()
+        geocoder = AmapGeocoder(
+            os.environ["JISHI_AMAP_KEY"], os.environ["JISHI_AMAP_PRIVATE_KEY"], os.environ["JISHI_AMAP_URL"]
+        )
+        started = time.monotonic()
+        point = geocoder.locate(WENSAN)
+        assert point is not None
+        assert point.level == "门牌号"
+        assert time.monotonic() - started < 5
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
