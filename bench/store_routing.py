@@ -233,7 +233,8 @@ def main() -> None:
     say(f"setup: {args.stores:,} stores in {len(CITIES)} cities ({time.perf_counter() - start:.1f} s)")
     if args.lookups:
         bench_routing(args.addresses, args.lookups, rng)
-    bench_pos(args.sales)
+    if args.sales > 1:
+        bench_pos(args.sales)
     say(load_average())
 
 
