@@ -273,6 +273,11 @@ LOGGING = {
 JISHI: dict[str, Any] = {
     "CURRENCY": env("JISHI_CURRENCY", "CNY"),
     "SMS_BACKEND": env("JISHI_SMS_BACKEND", "jishi.accounts.sms.ConsoleSmsBackend"),
+    # addresses without a point: "console" (offline district centres) or "amap" (高德 Web service)
+    "GEOCODER": env("JISHI_GEOCODER", "console"),
+    "AMAP_KEY": env("JISHI_AMAP_KEY", ""),
+    "AMAP_PRIVATE_KEY": env("JISHI_AMAP_PRIVATE_KEY", ""),  # set when the key has digital signatures on
+    "AMAP_URL": env("JISHI_AMAP_URL", "https://restapi.amap.com"),
     "SMS_CODE_TTL_SECONDS": env_int("JISHI_SMS_CODE_TTL_SECONDS", 300),
     "SMS_PER_PHONE_PER_MINUTE": env_int("JISHI_SMS_PER_PHONE_PER_MINUTE", 1),
     "SMS_PER_PHONE_PER_DAY": env_int("JISHI_SMS_PER_PHONE_PER_DAY", 10),

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jishi.core import ratelimit
+from jishi.core import geocoding, ratelimit
 from jishi.core.conf import setting
 from jishi.core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from jishi.core.sql import CachedQuery
@@ -201,7 +201,39 @@ ADDRESS_FIELDS = (
 )
 
 
+TEXT_FIELDS = ("province", "city", "district", "detail")
+
+
+def _address_query(values: dict[str, Any]) -> geocoding.AddressQuery:
+    return geocoding.AddressQuery(*(str(values.get(name) or "") for name in TEXT_FIELDS))
+
+
+def _point_to_save(user: User, data: dict[str, Any], address_id: int | None) -> tuple[bool, float | None, float | None]:
+    """(change the point?, latitude, longitude) for ``save_address``, geocoding when the text is
+    new and no point came with it. Runs before the write transaction: the geocoder is remote."""
+    if data.get("latitude") is not None and data.get("longitude") is not None:
+        return True, float(data["latitude"]), float(data["longitude"])
+    current: dict[str, Any] = {}
+    if address_id is not None:
+        current = Address.objects.filter(user=user, pk=address_id).values(*TEXT_FIELDS, "latitude").first() or {}
+    merged = {name: data.get(name) if data.get(name) is not None else current.get(name) for name in TEXT_FIELDS}
+    if current and current.get("latitude") is not None and all(merged[n] == current[n] for n in TEXT_FIELDS):
+        return False, None, None  # the same address as before keeps its point
+    if not all(merged.values()):
+        return False, None, None
+    try:
+        point = geocoding.geocode(_address_query(merged))
+    except (geocoding.AddressNotLocated, geocoding.GeocoderUnavailable):
+        # Saved without a point: express still reaches it, and a store delivery asks again
+        # (``locate_address``), where the buyer is told why.
+        return True, None, None
+    return True, point.latitude, point.longitude
+
+
 def save_address(user: User, data: dict[str, Any], address_id: int | None = None) -> Address:
+    """Create or change an address. One given without a point is geocoded first (outside the
+    transaction); a changed address without a point drops its old one."""
+    set_point, lat, lng = _point_to_save(user, data, address_id)
     with transaction.atomic():
         if address_id is None:
             address = Address(user=user)
@@ -210,11 +242,33 @@ def save_address(user: User, data: dict[str, Any], address_id: int | None = None
         for name in ADDRESS_FIELDS:
             if name in data and data[name] is not None:
                 setattr(address, name, data[name])
+        if set_point:
+            address.latitude, address.longitude = lat, lng
         if not Address.objects.filter(user=user).exists():
             address.is_default = True
         address.save()
         if address.is_default:
             Address.objects.filter(user=user, is_default=True).exclude(pk=address.pk).update(is_default=False)
+    return address
+
+
+def locate_address(user: User, address_id: int) -> Address:
+    """The buyer's address with its point, geocoding it now if it has none (a store delivery
+    needs one). Raises NotFound, AddressNotLocated (422) or GeocoderUnavailable (502).
+
+    The geocoder is called outside any transaction; the point is then written only if the
+    address still reads as it did, so an edit made meanwhile is never given a stale point."""
+    address = get_address(user, address_id)
+    if address.latitude is not None and address.longitude is not None:
+        return address
+    text = {name: getattr(address, name) for name in TEXT_FIELDS}
+    point = geocoding.geocode(_address_query(text))
+    Address.objects.filter(pk=address.pk, user=user, latitude__isnull=True, **text).update(
+        latitude=point.latitude, longitude=point.longitude
+    )
+    address.refresh_from_db()
+    if address.latitude is None or address.longitude is None:
+        raise geocoding.AddressNotLocated(fields={"address_id": [str(address_id)]})
     return address
 
 

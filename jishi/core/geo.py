@@ -117,6 +117,14 @@ def within_own_reach(
     )
 
 
+def metre_degrees(lat: float, max_radius_m: float) -> tuple[float, float]:
+    """Degrees of latitude and of longitude per metre, the longitude one taken at the edge of the
+    ``max_radius_m`` box nearest the pole (the widest): a box built with them never falls short."""
+    k_lat = math.degrees(1 / EARTH_RADIUS_M)
+    edge = min(_MAX_LAT, abs(lat) + math.degrees((max_radius_m + 1) / EARTH_RADIUS_M))
+    return k_lat, k_lat / math.cos(math.radians(edge))
+
+
 def destination(lat: float, lng: float, bearing_deg: float, meters: float) -> tuple[float, float]:
     """The point ``meters`` away on the great circle leaving at ``bearing_deg`` (0 = north)."""
     d = meters / EARTH_RADIUS_M

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from jishi.catalog.models import Sku
@@ -104,17 +104,48 @@ def sellable(sku_ids: list[int]) -> dict[int, int]:
     return {sku_id: on_hand - reserved for sku_id, on_hand, reserved in _SELLABLE.rows(sku_ids=sku_ids)}
 
 
+def _per_sku(merged: list[tuple[int, int]]) -> Case:
+    """Each line's quantity as one SQL expression: ``CASE sku_id WHEN … THEN quantity END``."""
+    return Case(*(When(sku_id=s, then=Value(q)) for s, q in merged), default=Value(0), output_field=IntegerField())
+
+
+def _lock_items(location_id: int, sku_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{sku_id: (on_hand, reserved)} of the location's rows, locked in SKU order (PostgreSQL;
+    SQLite's write transaction already holds the database)."""
+    rows = (
+        StockItem.objects.select_for_update()
+        .filter(location_id=location_id, sku_id__in=sku_ids)
+        .order_by("sku_id")
+        .values_list("sku_id", "on_hand", "reserved")
+    )
+    return {sku_id: (on_hand, reserved) for sku_id, on_hand, reserved in rows}
+
+
 @transaction.atomic(savepoint=False)
 def reserve(lines: Lines, reference: str, location_id: int | None = None) -> None:
-    """Reserve every line or none: OutOfStock names the SKUs that are short."""
+    """Reserve every line or none: OutOfStock names the SKUs that are short.
+
+    One line is one conditional UPDATE. More lines lock their rows in SKU order, then one
+    UPDATE moves them all, still carrying each line's condition: a basket of any size costs
+    three statements, not one per line."""
     location_id = location_id or default_location().pk
     merged = _merged(lines)
-    short = []
-    for sku_id, quantity in merged:
+    if len(merged) == 1:
+        [(sku_id, quantity)] = merged
         if not _RESERVE.run(sku_id=sku_id, location_id=location_id, quantity=quantity):
-            short.append(sku_id)
-    if short:
-        raise OutOfStock(short)
+            raise OutOfStock([sku_id])
+    else:
+        ids = [s for s, _q in merged]
+        held = _lock_items(location_id, ids)
+        short = [s for s, q in merged if s not in held or held[s][0] - held[s][1] < q]
+        if short:
+            raise OutOfStock(short)
+        wanted = _per_sku(merged)
+        updated = StockItem.objects.filter(
+            location_id=location_id, sku_id__in=ids, on_hand__gte=F("reserved") + wanted
+        ).update(reserved=F("reserved") + wanted)
+        if updated != len(merged):  # not under the locks above; the condition holds regardless
+            raise OutOfStock(ids)
     StockMove.objects.bulk_create(
         StockMove(sku_id=s, location_id=location_id, kind="reserve", quantity=q, reference=reference) for s, q in merged
     )
@@ -138,15 +169,19 @@ def release(lines: Lines, reference: str, location_id: int | None = None) -> Non
 
 @transaction.atomic(savepoint=False)
 def consume(lines: Lines, reference: str, location_id: int | None = None) -> None:
-    """Reserved stock leaves the shelf (shipped): on hand and reserved both go down."""
+    """Reserved stock leaves the shelf (shipped): on hand and reserved both go down, every line
+    or none, in one conditional UPDATE (its rows locked first in SKU order when there are more)."""
     location_id = location_id or default_location().pk
     merged = _merged(lines)
-    for sku_id, quantity in merged:
-        updated = StockItem.objects.filter(
-            sku_id=sku_id, location_id=location_id, reserved__gte=quantity, on_hand__gte=quantity
-        ).update(reserved=F("reserved") - quantity, on_hand=F("on_hand") - quantity)
-        if not updated:
-            raise Conflict(_("预留数量不足，无法出库"), code="consume_exceeds_reserved")
+    ids = [s for s, _q in merged]
+    if len(merged) > 1:
+        _lock_items(location_id, ids)
+    taken = _per_sku(merged)
+    updated = StockItem.objects.filter(
+        location_id=location_id, sku_id__in=ids, reserved__gte=taken, on_hand__gte=taken
+    ).update(reserved=F("reserved") - taken, on_hand=F("on_hand") - taken)
+    if updated != len(merged):
+        raise Conflict(_("预留数量不足，无法出库"), code="consume_exceeds_reserved")
     StockMove.objects.bulk_create(
         StockMove(sku_id=s, location_id=location_id, kind="consume", quantity=q, reference=reference) for s, q in merged
     )

@@ -6,20 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
-from jishi.core.admin_views import yuan, yuan_column
+from jishi.catalog.models import Sku
+from jishi.core.admin_views import FormBlock, render_form_page, yuan, yuan_column
 from jishi.core.charts import bar_chart
 from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
-from jishi.orders.admin import OperatorOnly
+from jishi.inventory.models import Location
+from jishi.orders.admin import OperatorOnly, _error_text
 from jishi.orders.models import OrderStatus
 
 from .models import (
@@ -237,21 +240,111 @@ class FulfilmentAdmin(OperatorOnly, ConsoleAdmin):
         return False
 
 
+class TransferForm(forms.Form):
+    source = forms.ModelChoiceField(Location.objects.order_by("kind", "id"), label=_("调出"))
+    target = forms.ModelChoiceField(Location.objects.order_by("kind", "id"), label=_("调入"))
+    lines = forms.CharField(
+        label=_("明细"),
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "6901234567890 5\n6901234567891 2"}),
+        help_text=_("每行一个商品：条码（或 SKU 编号）与数量，以空格分隔"),
+    )
+
+    def clean_lines(self) -> list[tuple[int, int]]:
+        rows = []
+        for number, text in enumerate(str(self.cleaned_data["lines"]).splitlines(), 1):
+            if not text.strip():
+                continue
+            parts = text.split()
+            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) < 1:
+                raise forms.ValidationError(_("第 %(n)s 行应为“条码 数量”") % {"n": number})
+            rows.append((parts[0], int(parts[1])))
+        if not rows:
+            raise forms.ValidationError(_("请填写要调拨的商品"))
+        codes = [code for code, _q in rows]
+        by_barcode = dict(Sku.objects.filter(barcode__in=codes).values_list("barcode", "pk"))
+        ids = {int(c) for c in codes if c not in by_barcode and c.isdigit() and len(c) < 19}
+        known_ids = set(Sku.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        unknown = [c for c in codes if c not in by_barcode and not (c.isdigit() and int(c) in known_ids)]
+        if unknown:
+            raise forms.ValidationError(_("条码不存在：%(codes)s") % {"codes": "、".join(unknown)})
+        return [(by_barcode.get(code) or int(code), quantity) for code, quantity in rows]
+
+
 @admin.register(Transfer)
 class TransferAdmin(OperatorOnly, ConsoleAdmin):
     console_group = "retail"
-    list_display = ["number", "source", "target", "lines", "created_by", "created_at"]
+    list_display = ["number", "source", "target", "lines_text", "operator", "created_at"]
+    list_select_related = ["source", "target", "created_by"]
+
+    @admin.display(description=_("明细"))
+    def lines_text(self, obj: Transfer) -> str:
+        return "，".join(f"SKU {sku_id} × {quantity}" for sku_id, quantity in obj.lines or [])
+
+    @admin.display(description=_("经办人"))
+    def operator(self, obj: Transfer) -> str:
+        return str(obj.created_by or "—")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return self._console_allows(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        """新建调拨: every line leaves the source or none does (the stock service decides)."""
+        from . import stores
+
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:retail_transfer_changelist")
+        form = TransferForm(request.POST if request.method == "POST" else None)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                try:
+                    record = stores.transfer_stock(
+                        request.user,  # type: ignore[arg-type]
+                        form.cleaned_data["source"],
+                        form.cleaned_data["target"],
+                        form.cleaned_data["lines"],
+                    )
+                except DomainError as exc:
+                    self.message_user(request, _error_text(exc), messages.ERROR)
+                    status = exc.status
+                else:
+                    self.message_user(request, _("调拨单 %(number)s 已完成") % {"number": record.number})
+                    return HttpResponseRedirect(changelist)
+        return render_form_page(
+            request,
+            title=_("新建调拨"),
+            forms=[FormBlock(form=form, submit=_("确认调拨"))],
+            breadcrumbs=[(_("调拨"), changelist)],
+            back_url=changelist,
+            site=self.admin_site,
+            status=status,
+        )
+
 
 @admin.register(StockCount)
-class StockCountAdmin(TransferAdmin):
-    list_display = ["number", "store", "lines", "created_by", "created_at"]
+class StockCountAdmin(OperatorOnly, ConsoleAdmin):
+    console_group = "retail"
+    list_display = ["number", "store", "lines_text", "operator", "created_at"]
+    list_select_related = ["store", "created_by"]
+
+    @admin.display(description=_("明细"))
+    def lines_text(self, obj: StockCount) -> str:
+        return "，".join(f"SKU {line['sku_id']}: {line['before']} → {line['counted']}" for line in obj.lines or [])
+
+    @admin.display(description=_("经办人"))
+    def operator(self, obj: StockCount) -> str:
+        return str(obj.created_by or "—")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # counted by clerks at their store (staff API)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(CounterSale)

@@ -249,10 +249,12 @@ def _option(o: checkout.StoreOption) -> dict[str, Any]:
     }
 
 
-@router.get("/retail/checkout/options", response=responses(OptionsOut), auth=buyer_auth)
+@router.get("/retail/checkout/options", response=responses(OptionsOut, provider=True), auth=buyer_auth)
 def fulfilment_options(request: HttpRequest, query: Query[OptionsQuery]) -> Any:
     near = (query.lat, query.lng) if query.lat is not None and query.lng is not None else None
     found = checkout.fulfilment_options(current_user(request), None, query.address_id, near=near)
+    if found.address_error is not None:
+        raise found.address_error  # 422 address_not_located, or 502 when the geocoder is down
     return {"delivery": [_option(o) for o in found.delivery], "pickup": [_option(o) for o in found.pickup]}
 
 
@@ -278,7 +280,7 @@ def _lines(payload: StoreCheckoutIn) -> list[tuple[int, int]] | None:
     return None if payload.lines is None else [(line.sku_id, line.quantity) for line in payload.lines]
 
 
-@router.post("/retail/checkout/preview", response=responses(PreviewOut), auth=buyer_auth)
+@router.post("/retail/checkout/preview", response=responses(PreviewOut, provider=True), auth=buyer_auth)
 def preview(request: HttpRequest, payload: StoreCheckoutIn) -> Any:
     found = checkout.preview(
         current_user(request),
@@ -292,7 +294,7 @@ def preview(request: HttpRequest, payload: StoreCheckoutIn) -> Any:
     return preview_body(found)
 
 
-@router.post("/retail/orders", response=responses(PlacedOut, 201), auth=buyer_auth)
+@router.post("/retail/orders", response=responses(PlacedOut, 201, provider=True), auth=buyer_auth)
 def place_order(request: HttpRequest, payload: StoreOrderIn) -> Any:
     placed = checkout.place(
         current_user(request),

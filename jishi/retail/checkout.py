@@ -14,8 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from jishi.accounts import services as accounts
 from jishi.accounts.models import Address, User
-from jishi.core.errors import Conflict, InvalidInput, NotFound
+from jishi.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from jishi.core.geocoding import AddressNotLocated, GeocoderUnavailable
 from jishi.orders import services as orders
 from jishi.orders.models import CartLine, Order
 from jishi.orders.pipeline import Checkout
@@ -41,6 +43,8 @@ class StoreOption:
 class Options:
     delivery: list[StoreOption]
     pickup: list[StoreOption]
+    # Why the address could not be placed on the map (no delivery offered then), or None.
+    address_error: DomainError | None = None
 
 
 def _cart_lines(user: User, lines: Sequence[tuple[int, int]] | None) -> list[tuple[int, int]]:
@@ -50,14 +54,14 @@ def _cart_lines(user: User, lines: Sequence[tuple[int, int]] | None) -> list[tup
 
 
 def _point(user: User, address_id: int | None) -> tuple[float, float] | None:
+    """The address's point, geocoded now (outside any transaction) when it has none yet.
+    Raises NotFound, AddressNotLocated (422) or GeocoderUnavailable (502)."""
     if address_id is None:
         return None
-    address = Address.objects.filter(user=user, pk=address_id).first()
-    if address is None:
+    if not Address.objects.filter(user=user, pk=address_id).exists():
         raise NotFound(_("收货地址不存在"), code="address_not_found", fields={"address_id": [str(address_id)]})
-    if address.latitude is None or address.longitude is None:
-        return None
-    return address.latitude, address.longitude
+    address = accounts.locate_address(user, address_id)
+    return address.latitude, address.longitude  # type: ignore[return-value]
 
 
 def fulfilment_options(
@@ -71,7 +75,11 @@ def fulfilment_options(
     """Stores that deliver to the address (nearest first, fee, ETA) and stores to pick up from
     (nearest to the address or to ``near``), each with the SKUs it lacks for this cart."""
     cart = _cart_lines(user, lines)
-    point = _point(user, address_id) or near
+    address_error = None
+    try:
+        point = _point(user, address_id) or near
+    except (AddressNotLocated, GeocoderUnavailable) as exc:
+        point, address_error = near, exc
     reaches = routing.deliverable(*point) if point else []
     pickups = (
         routing.nearest(point[0], point[1], pickup_limit)
@@ -85,6 +93,7 @@ def fulfilment_options(
             StoreOption(r.store, r.distance_m, r.fee, r.eta_minutes, short[r.store.location_id]) for r in reaches
         ],
         pickup=[StoreOption(s, d, 0, 0, short[s.location_id]) for s, d in pickups],
+        address_error=address_error,
     )
 
 
@@ -111,6 +120,8 @@ def preview(
     slot_id: int | None = None,
 ) -> Checkout:
     choice = _choice(mode, store_id, slot_id)
+    if mode == FulfilmentMode.DELIVERY:
+        _point(user, address_id)  # geocoded before the pipeline reads it
     return orders.preview(user, lines, address_id, {**options, "store_fulfilment": choice} if choice else options)
 
 
@@ -130,6 +141,8 @@ def place(
     choice = _choice(mode, store_id, slot_id)
     if choice is None:
         return [orders.place_order(user, lines, address_id, options, remark)]
+    if mode == FulfilmentMode.DELIVERY:
+        _point(user, address_id)  # geocoded first: the order's transaction makes no remote call
     cart = _cart_lines(user, lines)
     store = Store.objects.filter(pk=choice.store_id).first()
     if store is None:

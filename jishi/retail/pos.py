@@ -123,7 +123,7 @@ def ring_up(
         sale = CounterSale.objects.create(order=order, store=store, clerk=clerk, tender=tender)
         if tender != Tender.QR:
             _take(sale, order, member)
-            finish_sale(order, clerk)
+            finish_sale(order, clerk, paid=True)
     pay: dict[str, Any] = {}
     if tender == Tender.QR:  # the provider is called outside the transaction
         pay = payments.start_payment(member, order.pk, PaymentMethod.SANDBOX)
@@ -150,17 +150,18 @@ def _take(sale: CounterSale, order: Order, member: User) -> None:
         raise Conflict(_("收款失败"), code="counter_payment_failed", fields={"tender": [outcome]})
 
 
-def finish_sale(order: Order, clerk: User | None) -> bool:
-    """A paid offline sale leaves the shelf and completes (points are earned on completion)."""
-    order.refresh_from_db()
-    if order.status != OrderStatus.PAID:
-        return False
+def finish_sale(order: Order, clerk: User | None, *, paid: bool = False) -> bool:
+    """A paid offline sale leaves the shelf and completes (points are earned on completion).
+    ``paid``: the caller has just taken the money in this transaction (no need to read it back)."""
+    if not paid:
+        order.refresh_from_db()
+        if order.status != OrderStatus.PAID:
+            return False
     updated = Fulfilment.objects.filter(order=order, status=FulfilmentStatus.NEW).update(status=FulfilmentStatus.SOLD)
     if not updated:
         return False
-    orders.ship_order(clerk, order.pk, carrier=str(_("门店收银")), tracking_number=order.number)  # type: ignore[arg-type]
-    order.refresh_from_db()
-    orders.complete_order(order)
+    shipped = orders.ship_order(clerk, order.pk, carrier=str(_("门店收银")), tracking_number=order.number)  # type: ignore[arg-type]
+    orders.complete_order(shipped)
     return True
 
 

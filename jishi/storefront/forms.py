@@ -129,6 +129,9 @@ class AddressForm(forms.Form):
     district = forms.CharField(label=_("区"), max_length=32)
     detail = forms.CharField(label=_("详细地址"), max_length=200)
     is_default = forms.BooleanField(label=_("设为默认地址"), required=False)
+    # The point the buyer picked with "使用当前位置" (else the address is geocoded when saved).
+    latitude = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    longitude = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
 
     def clean_phone(self) -> str:
         try:
@@ -141,6 +144,8 @@ class AddressForm(forms.Form):
         place = (data.get("province"), data.get("city"), data.get("district"))
         if all(place) and not regions.is_known(*place):  # type: ignore[arg-type]
             self.add_error("district", _("请从列表中选择省、市、区"))
+        if data.get("latitude") is None or data.get("longitude") is None:
+            data["latitude"] = data["longitude"] = None  # half a point is none
         return data
 
     def region_fields(self) -> list[tuple[str, Any, list[str], str]]:

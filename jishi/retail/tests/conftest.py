@@ -9,6 +9,8 @@ import pytest
 
 from conftest import Api
 from jishi.accounts.services import issue_token
+from jishi.core import geocoding
+from jishi.core.fake_amap import FakeAmapServer
 from jishi.payments import services as payments
 from jishi.retail import checkout, courier
 from jishi.retail.fake_courier import FakeCourierServer
@@ -56,4 +58,14 @@ def fake_courier() -> Iterator[FakeCourierServer]:
     courier.use_adapter(courier.HttpCourier(server.url, server.secret))
     yield server
     courier.use_adapter(None)
+    server.stop()
+
+
+@pytest.fixture
+def amap() -> Iterator[FakeAmapServer]:
+    """The local AMap Web service, signing on, answering every geocode of the test."""
+    server = FakeAmapServer("retail-test-key", "retail-test-private").start()
+    geocoding.use_geocoder(geocoding.AmapGeocoder(server.key, server.private_key, server.url, timeout=3))
+    yield server
+    geocoding.use_geocoder(None)
     server.stop()

@@ -96,6 +96,84 @@ def test_choose_delivery_then_pickup_at_checkout(live_server: Any, page: Page, s
     assert inventory.sellable([sku.pk])[sku.pk] == 5 + 8 - 2
 
 
+def test_a_new_address_at_checkout_is_geocoded_and_offered_delivery(
+    live_server: Any, page: Page, shop: dict[str, Any], amap: Any
+) -> None:
+    sku, store = shop["sku"], shop["store"]
+    amap.places["浙江省杭州市西湖区文三路88号"] = point_from(store, 2000)
+    buyer = UserFactory()
+    login(page, live_server.url, buyer.phone, "/me/")
+    page.goto(f"{live_server.url}/checkout/?sku={sku.pk}&qty=1")
+    form = page.locator("details.add-address form")
+    form.locator("input[name=contact]").fill("李四")
+    form.locator("input[name=phone]").fill("13800000001")
+    form.locator("select[name=province]").select_option("浙江省")
+    expect(form.locator("select[name=city] option[value=杭州市]")).to_have_count(1)
+    form.locator("select[name=city]").select_option("杭州市")
+    expect(form.locator("select[name=district] option[value=西湖区]")).to_have_count(1)
+    form.locator("select[name=district]").select_option("西湖区")
+    form.locator("input[name=detail]").fill("文三路 88 号")
+    form.locator("button[type=submit]").click()
+    delivery = page.locator(f".fulfil-option[data-mode=delivery][data-store='{store.pk}']")
+    expect(delivery).to_contain_text("2000 米")
+    expect(delivery).to_contain_text("配送费 ¥5.00")
+    shot(page, "sf_checkout_geocoded_address.png")
+    assert [sent["address"] for sent in amap.requests] == ["浙江省杭州市西湖区文三路88号"]
+
+
+def test_an_address_saved_with_my_location_keeps_that_point(
+    live_server: Any, browser: Browser, shop: dict[str, Any], amap: Any
+) -> None:
+    store = shop["store"]
+    here = point_from(store, 700)
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        geolocation={"latitude": here[0], "longitude": here[1]},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    buyer = UserFactory()
+    login(page, live_server.url, buyer.phone, "/addresses/")
+    form = page.locator("form:has(input[name=detail])")
+    form.locator("input[name=contact]").fill("李四")
+    form.locator("input[name=phone]").fill("13800000001")
+    form.locator("select[name=province]").select_option("浙江省")
+    expect(form.locator("select[name=city] option[value=杭州市]")).to_have_count(1)
+    form.locator("select[name=city]").select_option("杭州市")
+    expect(form.locator("select[name=district] option[value=西湖区]")).to_have_count(1)
+    form.locator("select[name=district]").select_option("西湖区")
+    form.locator("input[name=detail]").fill("文三路 90 号")
+    form.locator("[data-locate-button]").click()
+    expect(form.locator("[data-locate-status]")).to_have_text("已定位，同城配送按此位置计算")
+    shot(page, "sf_address_my_location.png")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    from jishi.accounts.models import Address
+
+    saved = Address.objects.get(user=buyer)
+    assert (saved.latitude, saved.longitude) == pytest.approx(here, abs=1e-6)
+    assert amap.requests == []  # the picked point was kept, nothing geocoded
+    context.close()
+
+
+def test_an_address_that_cannot_be_located_says_so_at_checkout(
+    live_server: Any, page: Page, shop: dict[str, Any], amap: Any
+) -> None:
+    sku = shop["sku"]
+    buyer = UserFactory()
+    AddressFactory(user=buyer, province="海外", city="新加坡", district="中区", detail="乌节路 1 号")
+    login(page, live_server.url, buyer.phone, "/me/")
+    page.goto(f"{live_server.url}/checkout/?sku={sku.pk}&qty=1")
+    expect(page.locator(".fulfil-note")).to_have_text("无法定位该地址，请核对省市区和详细地址")
+    expect(page.locator(".fulfil-option[data-mode=delivery]")).to_have_count(0)
+    expect(page.locator(".fulfil-option[data-mode=express]")).to_have_count(1)
+    shot(page, "sf_checkout_address_not_located.png")
+
+
 def test_pos_sale_at_the_counter(live_server: Any, page: Page, shop: dict[str, Any]) -> None:
     sku, store = shop["sku"], shop["store"]
     clerk = clerk_of(store, UserFactory())
@@ -159,4 +237,14 @@ def test_console_store_pages(live_server: Any, browser: Browser, shop: dict[str,
     shot(page, "console_sales.png")
     page.goto(f"{live_server.url}/console/retail/countersale/")
     shot(page, "console_counter_sales.png")
+    page.goto(f"{live_server.url}/console/retail/transfer/add/")
+    page.select_option("select[name=source]", str(inventory.default_location().pk))
+    page.select_option("select[name=target]", str(store.location_id))
+    page.fill("textarea[name=lines]", f"{sku.barcode} 3")
+    shot(page, "console_transfer_add.png")
+    page.click("button.jishi-btn.is-primary")
+    page.wait_for_url("**/console/retail/transfer/")
+    expect(page.locator("#result_list")).to_contain_text(str(sku.pk))
+    shot(page, "console_transfers.png")
+    assert inventory.sellable([sku.pk])[sku.pk] == 5 + 8 - 2  # moved, not made
     context.close()

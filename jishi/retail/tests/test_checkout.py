@@ -72,19 +72,6 @@ def test_address_outside_the_area_is_refused(buyer: Any, buyer_api: Any, store: 
     assert Order.objects.count() == 0
 
 
-def test_address_without_a_point_cannot_be_delivered(buyer: Any, buyer_api: Any, store: Any, sku: Any) -> None:
-    address = AddressFactory(user=buyer)
-    body = {
-        "lines": [{"sku_id": sku.pk, "quantity": 1}],
-        "address_id": address.pk,
-        "mode": "delivery",
-        "store_id": store.pk,
-    }
-    resp = buyer_api.post("retail/orders", body)
-    assert resp.status_code == 422
-    assert resp.json()["error"]["code"] == "address_without_point"
-
-
 def test_minimum_order_for_delivery(buyer: Any, buyer_api: Any, sku: Any) -> None:
     store = make_store("起送店", stock={sku.pk: 10}, min_order_amount=5000)
     address = _address(buyer, store, 500)

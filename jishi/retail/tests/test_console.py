@@ -75,3 +75,47 @@ def test_sales_chart_splits_online_and_offline(console: Client, store: Any, cler
     text = resp.content.decode()
     assert "<svg" in text
     assert "¥60.00" in text
+
+
+def test_a_transfer_made_in_the_console_moves_stock_by_barcode(console: Client, store: Any, sku: Any) -> None:
+    from jishi.inventory import services as inventory
+    from jishi.inventory.models import StockItem
+    from jishi.retail.models import Transfer
+
+    sku.barcode = "6907000000001"
+    sku.save(update_fields=["barcode"])
+    warehouse = inventory.default_location()
+    assert console.get("/console/retail/transfer/add/").status_code == 200
+    form = {"source": warehouse.pk, "target": store.location_id, "lines": "6907000000001 5\n"}
+    resp = console.post("/console/retail/transfer/add/", form)
+    assert resp.status_code == 302
+    assert resp["Location"] == "/console/retail/transfer/"
+    [record] = Transfer.objects.all()
+    assert (record.source_id, record.target_id, record.lines) == (warehouse.pk, store.location_id, [[sku.pk, 5]])
+    on_hand = dict(StockItem.objects.filter(sku=sku).values_list("location_id", "on_hand"))
+    assert (on_hand[warehouse.pk], on_hand[store.location_id]) == (45, 15)
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "text"),
+    [
+        ("6907000000001 51", 409, "库存不足"),
+        ("6900000000000 1", 400, "条码不存在"),
+        ("6907000000001 x", 400, "第 1 行"),
+    ],
+)
+def test_a_console_transfer_that_cannot_be_made_moves_nothing(
+    console: Client, store: Any, sku: Any, lines: str, status: int, text: str
+) -> None:
+    from jishi.inventory import services as inventory
+    from jishi.inventory.models import StockItem
+    from jishi.retail.models import Transfer
+
+    sku.barcode = "6907000000001"
+    sku.save(update_fields=["barcode"])
+    form = {"source": inventory.default_location().pk, "target": store.location_id, "lines": lines}
+    resp = console.post("/console/retail/transfer/add/", form)
+    assert resp.status_code == status
+    assert text in resp.content.decode()
+    assert Transfer.objects.count() == 0
+    assert sorted(StockItem.objects.filter(sku=sku).values_list("on_hand", flat=True)) == [10, 50]

@@ -231,3 +231,75 @@ def test_code_used_twice_in_services_raises_conflict(buyer: Any) -> None:
     pos.redeem_member_code(token)
     with pytest.raises(Conflict):
         pos.redeem_member_code(token)
+
+
+def _basket_of(store: Any, size: int, start: int) -> list[pos.BasketLine]:
+    from jishi.inventory import services as inventory
+
+    skus = [SkuFactory(price=990 + i, barcode=f"69{start + i:011d}", stock=0) for i in range(size)]
+    for sku in skus:
+        inventory.set_on_hand(sku.pk, 50, location=store.location)
+    return [pos.BasketLine(quantity=1 + i % 2, barcode=sku.barcode or "") for i, sku in enumerate(skus)]
+
+
+# A cash sale of any size: the clerk and store, the barcodes, pricing, stock reserved and later
+# taken (three statements each, whatever the number of lines), order and lines, board row,
+# counter sale, the payment booked through the ledger, shipped, completed, and the savepoints
+# of the services it runs (12 of the 52). It was 68 for ten lines, one UPDATE per line twice.
+POS_SALE_STATEMENTS = 52
+
+
+def test_a_ten_line_cash_sale_costs_a_fixed_number_of_statements(
+    clerk: Any, store: Any, django_assert_num_queries: Any
+) -> None:
+    ten, two = _basket_of(store, 10, 0), _basket_of(store, 2, 100)
+    pos.ring_up(clerk, store.pk, UserFactory(), two, tender="cash")  # warm the process-wide caches
+    member, other = UserFactory(), UserFactory()
+    with django_assert_num_queries(POS_SALE_STATEMENTS):
+        sale, _pay = pos.ring_up(clerk, store.pk, member, ten, tender="cash")
+    assert Order.objects.get(pk=sale.order_id).status == OrderStatus.COMPLETED
+    assert StockItem.objects.get(sku__barcode=ten[1].barcode, location=store.location).on_hand == 48
+    with django_assert_num_queries(POS_SALE_STATEMENTS):  # no statement per line
+        pos.ring_up(clerk, store.pk, other, two, tender="cash")
+
+
+def test_a_basket_short_of_one_line_takes_no_stock_at_all(clerk: Any, store: Any) -> None:
+    basket = _basket_of(store, 3, 200)
+    greedy = [*basket[:2], pos.BasketLine(quantity=51, barcode=basket[2].barcode)]
+    with pytest.raises(Conflict) as caught:
+        pos.ring_up(clerk, store.pk, UserFactory(), greedy, tender="cash")
+    assert caught.value.code == "out_of_stock"
+    short = StockItem.objects.get(sku__barcode=basket[2].barcode, location=store.location)
+    assert caught.value.fields == {"sku_id": [str(short.sku_id)]}
+    items = StockItem.objects.filter(sku__barcode__in=[line.barcode for line in basket], location=store.location)
+    assert sorted((i.on_hand, i.reserved) for i in items) == [(50, 0)] * 3
+
+
+def test_a_coupon_takes_the_same_off_at_the_counter_as_online(clerk: Any, store: Any, goods: list[Any]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jishi.marketing import coupons
+    from jishi.marketing.models import Coupon, CouponKind, CouponTemplate
+
+    template = CouponTemplate.objects.create(
+        name="满50减8",
+        kind=CouponKind.THRESHOLD,
+        amount=800,
+        min_spend=5000,
+        valid_until=timezone.now() + timedelta(days=30),
+        total_quantity=10,
+        per_person_limit=2,
+    )
+    online, offline = UserFactory(), UserFactory()
+    fund_wallet(online, 100_000)
+    lines = [(goods[0].pk, 2), (goods[1].pk, 1)]  # 85.30 yuan
+    kept = coupons.claim(online, template.pk)
+    [order] = checkout.place(online, lines, None, {"coupon_ids": [kept.pk]}, mode="pickup", store_id=store.pk)
+    counter = coupons.claim(offline, template.pk)
+    basket = [pos.BasketLine(q, sku_id=s) for s, q in lines]
+    sale, _pay = pos.ring_up(clerk, store.pk, offline, basket, tender="cash", coupon_ids=[counter.pk])
+    assert (sale.order.discount_amount, sale.order.payable) == (order.discount_amount, order.payable) == (800, 7730)
+    assert Coupon.objects.get(pk=counter.pk).status == "used"
+    assert check_ledger() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from argparse import ArgumentParser
 from typing import Any
 
@@ -22,6 +23,22 @@ from jishi.demo.processes import (
 from jishi.demo.seed import login_lines, seed_demo
 from jishi.demo.tasks import BANNER_ENV
 from jishi.rebate.demo import fakes_command as rebate_fakes_command
+
+DEMO_AMAP_PORT = 8790
+DEMO_AMAP_KEY, DEMO_AMAP_PRIVATE_KEY = "jishi-demo-amap-key", "jishi-demo-amap-private-key"
+
+
+def amap_fake_command(host: str) -> dict[str, list[str]]:
+    """The ``amap-fake`` child, and this environment (which the children inherit) pointed at it:
+    the demo geocodes through the AMap adapter, signature and all, without an account."""
+    port = choose_port(host, DEMO_AMAP_PORT)
+    os.environ.update(
+        JISHI_GEOCODER="amap",
+        JISHI_AMAP_URL=f"http://{host}:{port}",
+        JISHI_AMAP_KEY=DEMO_AMAP_KEY,
+        JISHI_AMAP_PRIVATE_KEY=DEMO_AMAP_PRIVATE_KEY,
+    )
+    return {"amap-fake": [sys.executable, "-m", "jishi.cli", "amap_fake", "--host", host, "--port", str(port)]}
 
 
 class Command(BaseCommand):
@@ -55,6 +72,7 @@ class Command(BaseCommand):
         # The children open their own connections; this process only supervises. They run
         # as a demo (sandbox payments, the demo's secret key) however this command was started.
         rebate_fakes = rebate_fakes_command(display_host(host))  # the affiliate networks' local fakes
+        amap_fake = amap_fake_command(display_host(host))  # the buyers' new addresses are placed with it
         connections.close_all()
         os.environ["JISHI_DEMO"] = "1"
         # Seeding left millions of objects (dictionaries, ORM rows): the collection Python runs
@@ -67,6 +85,7 @@ class Command(BaseCommand):
                 "worker": worker_command(),
                 "server": gunicorn_command(host, port, workers=options["workers"]),
                 **rebate_fakes,
+                **amap_fake,
             },
             out=self.stdout,
         )

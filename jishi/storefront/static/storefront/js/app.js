@@ -101,6 +101,29 @@
   });
 })();
 
+// 使用当前位置: the browser's location fills the address form's hidden point (else it is geocoded).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-locate-button]");
+    if (!button) return;
+    var box = button.closest("[data-locate]");
+    var status = box.querySelector("[data-locate-status]");
+    if (!navigator.geolocation) { status.textContent = status.dataset.failed; return; }
+    button.disabled = true;
+    navigator.geolocation.getCurrentPosition(function (p) {
+      box.querySelector("[data-locate-lat]").value = p.coords.latitude.toFixed(6);
+      box.querySelector("[data-locate-lng]").value = p.coords.longitude.toFixed(6);
+      status.textContent = status.dataset.located;
+      box.classList.add("located");
+      button.disabled = false;
+    }, function () {
+      status.textContent = status.dataset.failed;
+      button.disabled = false;
+    }, { enableHighAccuracy: true, timeout: 10000 });
+  });
+})();
+
 // 去支付 countdown: [data-countdown] holds the deadline (ISO 8601); shows mm:ss (h:mm:ss) left.
 (function () {
   "use strict";
