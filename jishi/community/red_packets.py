@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from jishi.accounts.models import User
-from jishi.core import audit, ledger
+from jishi.core import audit, events, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import allocate
@@ -188,6 +188,12 @@ def claim(user: User, packet_id: int, now: datetime | None = None) -> RedPacketS
             reference=f"community_red_packet:{packet_id}",
         )
         groups.touch(membership.pk, now)
+        # notify tells the claimer through the inbox (once per share, whatever the redeliveries).
+        events.publish(
+            "community.red_packet.claimed",
+            {"packet_id": packet_id, "share_id": share.pk, "user_id": user.pk, "amount": share.amount},
+            key=f"community_red_packet:{packet_id}",
+        )
     share.user_id, share.claimed_at = user.pk, now
     return share
 
@@ -218,6 +224,19 @@ def refund_due(now: datetime | None = None, limit: int = 200) -> int:
                     target=_funding_account(packet),
                     amount=left,
                     reference=f"community_red_packet:{packet_id}",
+                )
+                events.publish(
+                    "community.red_packet.refunded",
+                    {
+                        "packet_id": packet_id,
+                        "group_id": packet.group_id,
+                        "user_id": packet.funder_id,
+                        "source": packet.source,
+                        "amount": left,
+                        "claimed_count": packet.claimed_count,
+                        "shares": packet.shares,
+                    },
+                    key=f"community_red_packet:{packet_id}",
                 )
             done += 1
     return done
