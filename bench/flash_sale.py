@@ -139,7 +139,7 @@ def main() -> int:
         fire_all(port, warm, args.concurrency)
 
         health = [("GET", "/healthz", {}, b"")] * args.buyers
-        h_elapsed, h_lat, h_status = fire_all(port, health, args.concurrency)
+        h_elapsed, h_lat, h_status, _ = fire_all(port, health, args.concurrency)
         healthz_rps = len(health) / h_elapsed
 
         body = json.dumps({"quantity": 1}).encode()
@@ -147,11 +147,11 @@ def main() -> int:
         attempts = [
             ("POST", path, {"Authorization": f"Bearer {t}", "Content-Type": "application/json"}, body) for t in tokens
         ]
-        f_elapsed, f_lat, f_status = fire_all(port, attempts, args.concurrency)
+        f_elapsed, f_lat, f_status, _ = fire_all(port, attempts, args.concurrency)
         attempts_rps = len(attempts) / f_elapsed
 
         health_after = fire_all(port, health, args.concurrency)
-        healthz_rps_after = len(health) / health_after[0]
+        healthz_rps_after = len(health) / health_after.seconds
 
     orders, purchases, stock_left = count_orders(item_id)
     baseline = max(healthz_rps, healthz_rps_after)

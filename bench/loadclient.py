@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,12 +139,18 @@ class Conn:
         self.reader = self.writer = None
 
 
-Fired = tuple[float, list[float], Counter[int]]  # seconds, latencies, status counts
+class Fired(NamedTuple):
+    seconds: float
+    latencies: list[float]  # seconds, in completion order
+    statuses: Counter[int]
+    by_status: dict[int, list[float]]  # the latencies of each status's answers
 
 
 async def fire(host: str, port: int, requests: list[Request], concurrency: int) -> Fired:
+    """Send ``requests`` over ``concurrency`` keep-alive connections, each taking the next in turn."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
+    by_status: dict[int, list[float]] = {}
     queue = iter(requests)
 
     async def worker() -> None:
@@ -156,17 +163,19 @@ async def fire(host: str, port: int, requests: list[Request], concurrency: int) 
                 if os.environ.get("BENCH_DEBUG"):
                     say(f"request failed: {exc!r}")
                 status = 599
-            latencies.append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            latencies.append(took)
             statuses[status] += 1
+            by_status.setdefault(status, []).append(took)
         conn.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started, latencies, statuses
+    return Fired(time.perf_counter() - started, latencies, statuses, by_status)
 
 
 def fire_all(port: int, requests: list[Request], concurrency: int) -> Fired:
-    """``fire`` at the local server from a fresh event loop: (seconds, latencies, status counts)."""
+    """``fire`` at the local server from a fresh event loop."""
     return asyncio.run(fire("127.0.0.1", port, requests, concurrency))
 
 

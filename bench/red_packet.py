@@ -132,10 +132,10 @@ def main() -> int:
     with gunicorn(env, data_dir, args.workers, args.threads) as port:
         fire_all(port, [("GET", "/readyz", {}, b"")] * 200, args.concurrency)
         health = [("GET", "/healthz", {}, b"")] * len(tokens)
-        h_elapsed, h_latencies, _h_statuses = fire_all(port, health, args.concurrency)
+        h_elapsed, h_latencies, _h_statuses, _ = fire_all(port, health, args.concurrency)
         path = f"/api/v1/community/red-packets/{packet_id}/claim"
         claims = [("POST", path, {"Authorization": f"Bearer {t}"}, b"") for t in tokens]
-        elapsed, latencies, statuses = fire_all(port, claims, args.concurrency)
+        elapsed, latencies, statuses, by_status = fire_all(port, claims, args.concurrency)
 
     from django.db.models import Count, Sum
 
@@ -156,6 +156,8 @@ def main() -> int:
         f"healthz:   {len(health) / h_elapsed:8.0f} req/s  p50 {pct(h_latencies, 0.5):.1f} ms"
         f"  p99 {pct(h_latencies, 0.99):.1f} ms (same server and client: the machine's baseline)"
     )
+    for status, took in sorted(by_status.items()):
+        say(f"  {status}: {len(took):5d}   p50 {pct(took, 0.5):.1f} ms  p99 {pct(took, 0.99):.1f} ms")
     say(f"statuses:  {dict(sorted(statuses.items()))}")
     say(f"SQL per claim (warm, in-process): {statements}")
     say(

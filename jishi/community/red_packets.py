@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +32,7 @@ from jishi.core.models import Account, AccountKind
 from jishi.core.money import allocate
 
 from . import conf, groups
-from .models import GroupRedPacket, PacketSource, PacketStatus, RedPacketShare, Split
+from .models import GroupRedPacket, Membership, MemberStatus, PacketSource, PacketStatus, RedPacketShare, Split
 
 ACCOUNT_PREFIX = "group_red_packet"
 # Random weights per share: wide enough that 拼手气 feels random, small enough to never overflow.
@@ -180,15 +180,24 @@ def claim(user: User, packet_id: int, now: datetime | None = None) -> RedPacketS
     the whole claim rolls back.
     """
     now = now or timezone.now()
+    # One read answers all who are turned away (most of a race): not a member, claimed, gone.
     packet = (
         GroupRedPacket.objects.filter(pk=packet_id)
-        .annotate(mine=Exists(RedPacketShare.objects.filter(packet_id=OuterRef("pk"), user=user)))
+        .annotate(
+            membership_id=Subquery(
+                Membership.objects.filter(
+                    group_id=OuterRef("group_id"), user_id=user.pk, status=MemberStatus.ACTIVE
+                ).values("id")[:1]
+            ),
+            mine=Exists(RedPacketShare.objects.filter(packet_id=OuterRef("pk"), user_id=user.pk)),
+        )
         .only("id", "group_id", "status", "claimed_count", "shares", "expires_at")
         .first()
     )
     if packet is None:
         raise NotFound(_("红包不存在"), code="red_packet_not_found")
-    membership = groups.active_membership(user.pk, packet.group_id)
+    if packet.membership_id is None:
+        raise groups.NotMember()
     # Unlocked first look: a packet only ever leaves "active" and its claims only grow, so "gone"
     # read here is final; the many who arrive after the last share never touch a share row.
     if packet.mine:
@@ -211,7 +220,7 @@ def claim(user: User, packet_id: int, now: datetime | None = None) -> RedPacketS
                 amount=amount,
                 reference=f"community_red_packet:{packet_id}",
             )
-            groups.touch(membership.pk, now)
+            groups.touch(packet.membership_id, now)
             # notify tells the claimer through the inbox (once per share, whatever the redeliveries).
             events.publish(
                 "community.red_packet.claimed",

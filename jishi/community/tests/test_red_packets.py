@@ -152,10 +152,10 @@ class TestSendAndClaim:
         with CaptureQueriesContext(connection) as ctx:
             red_packets.claim(others[1], packet.pk)
         statements = [q["sql"] for q in ctx.captured_queries]
-        # Read packet and membership; take a share; the two accounts (the packet's is kept
+        # Read packet, membership and a claim at once; take a share; the two accounts (the packet's is kept
         # in-process after a commit, which this test never makes); the posting (3); touch; outbox;
         # the packet's counters; one savepoint pair.
-        assert len(statements) == 13, "\n".join(statements)
+        assert len(statements) == 12, "\n".join(statements)
         packet_table = GroupRedPacket._meta.db_table
         writes = [i for i, sql in enumerate(statements) if sql.startswith("UPDATE") and packet_table in sql]
         assert len(writes) == 1
