@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_GET, require_POST
 
 from jishi.accounts.models import User
@@ -151,12 +152,12 @@ def claim_coupon(request: HttpRequest, group_id: int, template_id: int) -> HttpR
 
 # The parts of a fan's score as the ranking page names them, with their weights.
 SCORE_PARTS: list[tuple[str, str, int]] = [
-    ("topics", "话题", conf.SCORE_TOPIC),
-    ("replies", "回复", conf.SCORE_REPLY),
-    ("likes", "获赞", conf.SCORE_LIKE_RECEIVED),
-    ("red_packets", "红包", conf.SCORE_RED_PACKET),
-    ("orders", "带货", conf.SCORE_SHARED_ORDER),
-    ("invitations", "邀请", conf.SCORE_INVITATION),
+    ("topics", N_("话题"), conf.SCORE_TOPIC),
+    ("replies", N_("回复"), conf.SCORE_REPLY),
+    ("likes", N_("获赞"), conf.SCORE_LIKE_RECEIVED),
+    ("red_packets", N_("红包"), conf.SCORE_RED_PACKET),
+    ("orders", N_("带货"), conf.SCORE_SHARED_ORDER),
+    ("invitations", N_("邀请"), conf.SCORE_INVITATION),
 ]
 
 
