@@ -137,6 +137,23 @@ def _group_coupons(user: User, group_id: int) -> list[dict[str, Any]]:
 
 
 @login_required
+@require_GET
+@refusals
+def invite_poster(request: HttpRequest, group_id: int) -> HttpResponse:
+    """The member's own invite poster (PNG): scanning it is opening their invite link."""
+    from .poster import invite_poster as render_poster
+
+    user = _buyer(request)
+    group = groups.get_group(group_id)
+    membership = groups.active_membership(user.pk, group.pk)
+    url = request.build_absolute_uri(groups.invite_path(membership))
+    png = render_poster(group, user.nickname or "", url)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
 @require_POST
 def claim_coupon(request: HttpRequest, group_id: int, template_id: int) -> HttpResponseRedirect:
     from jishi.marketing import coupons

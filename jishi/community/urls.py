@@ -13,6 +13,7 @@ urlpatterns = [
     path("groups/<int:group_id>/leave/", pages.leave, name="leave"),
     path("groups/<int:group_id>/topics/", pages.post_topic, name="post_topic"),
     path("groups/<int:group_id>/ranking/", pages.ranking, name="ranking"),
+    path("groups/<int:group_id>/poster.png", pages.invite_poster, name="poster"),
     path("groups/<int:group_id>/coupons/<int:template_id>/claim/", pages.claim_coupon, name="claim_coupon"),
     path("join/<str:code>", pages.invite_landing, name="invite"),
     path("join/<str:code>/accept/", pages.join_by_invite, name="join_by_invite"),
