@@ -190,3 +190,22 @@ def test_a_coupon_already_held_by_buyers_cannot_become_a_group_coupon(operator_a
     assert (res.status_code, list(res.json()["error"]["fields"])) == (422, ["template_id"])
     template.refresh_from_db()
     assert template.audience == ""
+
+
+def test_the_checkout_picker_says_a_left_members_group_coupon_is_not_usable(group_coupon: tuple[Any, Any]) -> None:
+    from jishi.storefront.checkout_options import coupon_choices
+
+    group, template = group_coupon
+    (sku,) = skus(5000)
+    s = shopper()
+    member(group, s.user)
+    coupons.claim(s.user, template.pk)
+
+    def choice() -> tuple[int, str]:
+        checkout = orders.preview(s.user, [(sku.pk, 1)], s.address.pk, {})
+        (only,) = coupon_choices(checkout)
+        return only.saving, only.reason
+
+    assert choice() == (800, "")
+    groups.leave(s.user, group.pk)
+    assert choice() == (0, "仅限指定人群使用")
