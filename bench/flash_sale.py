@@ -19,44 +19,19 @@ One run, against PostgreSQL (and Redis with ``--redis``):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from loadclient import fire_all, gunicorn, pct, recreate_database, say, server_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/h_mkt_bench"
 TARGET_RATIO = 0.5
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- setup through Django (in this process) -------------------------------------------------
@@ -123,86 +98,6 @@ def count_orders(item_id: int) -> tuple[int, int, int]:
     return orders, FlashPurchase.objects.filter(item_id=item_id).count(), FlashItem.objects.get(pk=item_id).stock_left
 
 
-# --- a small keep-alive HTTP/1.1 client ------------------------------------------------------
-
-
-class Conn:
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
-        for attempt in range(2):
-            if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-            head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
-            head += [f"{k}: {v}" for k, v in headers.items()]
-            self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-            try:
-                await self.writer.drain()
-                assert self.reader is not None
-                status_line = await self.reader.readline()
-                if not status_line:
-                    raise ConnectionResetError
-                status = int(status_line.split()[1])
-                length, close = 0, False
-                while True:
-                    line = await self.reader.readline()
-                    if line in (b"\r\n", b""):
-                        break
-                    name, _, value = line.decode("latin-1").partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                    elif name.lower() == "connection" and value.strip().lower() == "close":
-                        close = True
-                await self.reader.readexactly(length)
-                if close:
-                    self.close()
-                return status
-            except (ConnectionError, asyncio.IncompleteReadError):
-                self.close()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-async def fire(
-    host: str, port: int, requests: list[tuple[str, str, dict[str, str], bytes]], concurrency: int
-) -> tuple[float, list[float], Counter[int]]:
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    queue = iter(requests)
-
-    async def worker() -> None:
-        conn = Conn(host, port)
-        for method, path, headers, body in queue:
-            started = time.perf_counter()
-            try:
-                status = await conn.request(method, path, headers, body)
-            except Exception as exc:
-                if os.environ.get("FLASH_BENCH_DEBUG"):
-                    say(f"request failed: {exc!r}")
-                status = 599
-            latencies.append(time.perf_counter() - started)
-            statuses[status] += 1
-        conn.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started, latencies, statuses
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
-
-
 # --- main --------------------------------------------------------------------------------
 
 
@@ -220,20 +115,10 @@ def main() -> int:
 
     data_dir = tempfile.mkdtemp(prefix="jishi-flash-bench-")
     prefix = f"bench:{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "jishi.settings",
-        "DATABASE_URL": args.database_url,
-        "JISHI_DATA_DIR": data_dir,
-        "JISHI_DEBUG": "0",
-        # A production server refuses the development key; the benchmark's own will do.
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or "jishi-bench-secret-key-" + "x" * 32,
-        "JISHI_MKT_FLASH_REDIS_PREFIX": prefix,
-        "JISHI_LOG_LEVEL": "ERROR",  # 4,900 refusals would otherwise log a warning each
-    }
-    env.pop("REDIS_URL", None)
+    extra = {"JISHI_MKT_FLASH_REDIS_PREFIX": prefix}
     if args.redis:
-        env["REDIS_URL"] = args.redis_url
+        extra["REDIS_URL"] = args.redis_url
+    env = server_env(args.database_url, data_dir, **extra)
     os.environ.update(env)
     if not args.redis:
         os.environ.pop("REDIS_URL", None)
@@ -248,50 +133,13 @@ def main() -> int:
     from django.db import connections
 
     connections.close_all()
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "jishi.wsgi",
-            "-k",
-            "gthread",
-            "-w",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stderr=open(Path(data_dir) / "gunicorn.log", "w"),
-    )
-    try:
-        import urllib.request
-
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            say("gunicorn did not become ready")
-            return 2
+    with gunicorn(env, data_dir, args.workers, args.threads) as port:
         # warm every worker: imports, connections, the item cache
         warm = [("GET", "/readyz", {}, b"")] * 200 + [("GET", "/api/v1/flash-sales/current", {}, b"")] * 50
-        asyncio.run(fire("127.0.0.1", port, warm, args.concurrency))
+        fire_all(port, warm, args.concurrency)
 
         health = [("GET", "/healthz", {}, b"")] * args.buyers
-        h_elapsed, h_lat, h_status = asyncio.run(fire("127.0.0.1", port, health, args.concurrency))
+        h_elapsed, h_lat, h_status, _ = fire_all(port, health, args.concurrency)
         healthz_rps = len(health) / h_elapsed
 
         body = json.dumps({"quantity": 1}).encode()
@@ -299,14 +147,11 @@ def main() -> int:
         attempts = [
             ("POST", path, {"Authorization": f"Bearer {t}", "Content-Type": "application/json"}, body) for t in tokens
         ]
-        f_elapsed, f_lat, f_status = asyncio.run(fire("127.0.0.1", port, attempts, args.concurrency))
+        f_elapsed, f_lat, f_status, _ = fire_all(port, attempts, args.concurrency)
         attempts_rps = len(attempts) / f_elapsed
 
-        health_after = asyncio.run(fire("127.0.0.1", port, health, args.concurrency))
-        healthz_rps_after = len(health) / health_after[0]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        health_after = fire_all(port, health, args.concurrency)
+        healthz_rps_after = len(health) / health_after.seconds
 
     orders, purchases, stock_left = count_orders(item_id)
     baseline = max(healthz_rps, healthz_rps_after)

@@ -7,7 +7,7 @@ One run, against PostgreSQL:
    API token, and a funder who sends one random packet of ``--amount`` fen in ``--shares`` shares.
 2. Starts gunicorn (``-k gthread``) and waits for ``/readyz``.
 3. Fires: every member sends ``POST /api/v1/community/red-packets/{id}/claim`` once, C connections at
-   a time (the keep-alive asyncio client of ``bench/flash_sale.py``).
+   a time (the keep-alive asyncio client of ``bench/loadclient.py``).
 4. Prints claims/s, p50/p95/p99 latency, the ``/healthz`` rate of the same server as a baseline,
    status codes, SQL statements per claim, the winners (must be
    exactly the shares, distinct, summing to the packet to the fen) and the whole-book ledger check.
@@ -18,17 +18,14 @@ One run, against PostgreSQL:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from flash_sale import fire, free_port, pct, recreate_database, say
+from loadclient import fire_all, gunicorn, pct, recreate_database, say, server_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/jishi_community_bench"
@@ -115,15 +112,7 @@ def main() -> int:
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="jishi-red-packet-bench-")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "jishi.settings",
-        "DATABASE_URL": args.database_url,
-        "JISHI_DATA_DIR": data_dir,
-        "JISHI_DEBUG": "0",
-        "JISHI_LOG_LEVEL": "ERROR",
-    }
-    env.pop("REDIS_URL", None)
+    env = server_env(args.database_url, data_dir)
     os.environ.update(env)
     os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))
@@ -140,53 +129,13 @@ def main() -> int:
     from django.db import connections
 
     connections.close_all()
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "jishi.wsgi",
-            "-k",
-            "gthread",
-            "-w",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stderr=open(Path(data_dir) / "gunicorn.log", "w"),
-    )
-    try:
-        import urllib.request
-
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            say("gunicorn did not become ready")
-            return 2
-        asyncio.run(fire("127.0.0.1", port, [("GET", "/readyz", {}, b"")] * 200, args.concurrency))
+    with gunicorn(env, data_dir, args.workers, args.threads) as port:
+        fire_all(port, [("GET", "/readyz", {}, b"")] * 200, args.concurrency)
         health = [("GET", "/healthz", {}, b"")] * len(tokens)
-        h_elapsed, h_latencies, _h_statuses = asyncio.run(fire("127.0.0.1", port, health, args.concurrency))
+        h_elapsed, h_latencies, _h_statuses, _ = fire_all(port, health, args.concurrency)
         path = f"/api/v1/community/red-packets/{packet_id}/claim"
         claims = [("POST", path, {"Authorization": f"Bearer {t}"}, b"") for t in tokens]
-        elapsed, latencies, statuses = asyncio.run(fire("127.0.0.1", port, claims, args.concurrency))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        elapsed, latencies, statuses, by_status = fire_all(port, claims, args.concurrency)
 
     from django.db.models import Count, Sum
 
@@ -207,6 +156,8 @@ def main() -> int:
         f"healthz:   {len(health) / h_elapsed:8.0f} req/s  p50 {pct(h_latencies, 0.5):.1f} ms"
         f"  p99 {pct(h_latencies, 0.99):.1f} ms (same server and client: the machine's baseline)"
     )
+    for status, took in sorted(by_status.items()):
+        say(f"  {status}: {len(took):5d}   p50 {pct(took, 0.5):.1f} ms  p99 {pct(took, 0.99):.1f} ms")
     say(f"statuses:  {dict(sorted(statuses.items()))}")
     say(f"SQL per claim (warm, in-process): {statements}")
     say(

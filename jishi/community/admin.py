@@ -1,24 +1,28 @@
-"""Console for community: groups, members, moderation, red packets, digests sent."""
+"""Console for community: groups, members, moderation, red packets, digests sent, group prices and
+coupons, and each group's report (shared-product sales, the week's fans and their reward in one action)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jishi.core.admin_views import yuan_column
 from jishi.core.charts import bar_chart
 from jishi.core.console import ConsoleAdmin
+from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
 from . import activity, fans, groups, sales
-from .models import DigestRun, Group, GroupPrice, GroupRedPacket, Membership, Reply, Topic
+from .models import DigestRun, FanReward, Group, GroupCoupon, GroupPrice, GroupRedPacket, Membership, Reply, Topic
 
 
 class ReadOnlyAdmin(ConsoleAdmin):
@@ -149,9 +153,67 @@ class GroupPriceAdmin(ReadOnlyAdmin):
     list_select_related = ("group", "sku__product")
 
 
+@admin.register(GroupCoupon)
+class GroupCouponAdmin(ReadOnlyAdmin):
+    list_display = ("group", "template", "rule", "issued", "used", "created_at")
+    list_filter = ("group",)
+    list_select_related = ("group", "template")
+
+    @admin.display(description=_("规则"))
+    def rule(self, obj: GroupCoupon) -> str:
+        from jishi.marketing import coupons
+
+        return coupons.describe(obj.template)
+
+    @admin.display(description=_("已领取"))
+    def issued(self, obj: GroupCoupon) -> int:
+        return obj.template.issued
+
+    @admin.display(description=_("已使用"))
+    def used(self, obj: GroupCoupon) -> int:
+        return obj.template.used
+
+
+@admin.register(FanReward)
+class FanRewardAdmin(ReadOnlyAdmin):
+    list_display = ("group", "week", "rank", "user", "score", "points", "coupon_template_id", "created_at")
+    list_filter = ("group", "week")
+    list_select_related = ("group", "user")
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return -1  # refused by the service's own bounds
+
+
+def _reward(request: HttpRequest, group_id: int) -> HttpResponseRedirect:
+    """The report's one-action reward of the week's top N (points and/or a coupon), through ``fans``."""
+    coupon = request.POST.get("coupon_template_id") or None
+    try:
+        rows = fans.reward_top(
+            request.user,  # type: ignore[arg-type]
+            group_id,
+            top=_int(request.POST.get("top"), 3),
+            points=_int(request.POST.get("points")),
+            coupon_template_id=_int(coupon) if coupon else None,
+        )
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in (exc.fields or {}).items())
+        messages.error(request, f"{exc.message} {details}".strip())
+    else:
+        messages.success(request, gettext("已奖励 %(n)d 位核心粉丝（本周已奖励过的不重复）") % {"n": len(rows)})
+    return HttpResponseRedirect(reverse("admin:community_group_report", args=[group_id]))
+
+
 def group_report(request: HttpRequest, group_id: int) -> HttpResponse:
-    """A group's sales from shared products and this week's core fans, each with a chart."""
+    """A group's sales from shared products and this week's core fans, each with a chart; POST rewards the top N."""
+    from jishi.marketing.models import CouponTemplate
+
     group = groups.get_group(group_id, active_only=False)
+    if request.method == "POST":
+        return _reward(request, group.pk)
     rows = sales.group_sales(group.pk)
     for row in rows:
         row["amount_yuan"] = format_yuan(row["amount"])
@@ -166,5 +228,9 @@ def group_report(request: HttpRequest, group_id: int) -> HttpResponse:
         ),
         "ranking": ranking,
         "ranking_chart": bar_chart([(f.nickname[:12], f.score) for f in ranking], value_label=str(_("活跃分"))),
+        "templates": CouponTemplate.objects.filter(is_active=True).order_by("-id")[:50],
+        "rewarded": FanReward.objects.filter(group=group, week=fans.week_of(timezone.localdate()))
+        .select_related("user")
+        .order_by("rank"),
     }
     return TemplateResponse(request, "admin/community/report.html", context)

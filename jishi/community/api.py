@@ -727,6 +727,49 @@ def group_prices(request: HttpRequest, group_id: ObjectId) -> Any:
     return [price_body(row) for row in offers.prices_of(group_id)]
 
 
+# --- members-only coupons (群专享券) ------------------------------------------------------------------
+
+
+class CommunityCouponIn(Schema):
+    template_id: int = Field(..., ge=1, le=2**63 - 1)
+
+
+class CommunityCouponOut(Schema):
+    group_id: int
+    template_id: int
+    name: str
+    rule: str
+    claim_path: str
+    left: int
+
+
+def coupon_body(group_id: int, template: Any) -> dict[str, Any]:
+    from jishi.marketing import coupons
+
+    return {
+        "group_id": group_id,
+        "template_id": template.pk,
+        "name": template.name,
+        "rule": coupons.describe(template),
+        "claim_path": f"/api/v1/coupons/{template.pk}/claim",
+        "left": max(template.total_quantity - template.issued, 0),
+    }
+
+
+@admin_router.post("/community/groups/{group_id}/coupons", response=responses(CommunityCouponOut))
+def admin_set_coupon(request: HttpRequest, group_id: ObjectId, body: CommunityCouponIn) -> Any:
+    from jishi.marketing.models import CouponTemplate
+
+    offers.set_coupon(current_user(request), group_id, body.template_id)
+    return coupon_body(group_id, CouponTemplate.objects.get(pk=body.template_id))
+
+
+@router.get("/community/groups/{group_id}/coupons", response=responses(list[CommunityCouponOut]))
+def group_coupons(request: HttpRequest, group_id: ObjectId) -> Any:
+    groups.active_membership(current_user(request).pk, group_id)
+    return [coupon_body(group_id, t) for t in offers.coupons_of(group_id)]
+
+
 # --- core fans (核心粉丝) -----------------------------------------------------------------------------
 
 

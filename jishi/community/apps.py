@@ -7,8 +7,10 @@ class CommunityConfig(AppConfig):
     verbose_name = _("社群")
 
     def ready(self) -> None:
+        from jishi.marketing.coupons import register_audience
         from jishi.orders.pipeline import register_step
 
-        from .offers import GroupPriceStep
+        from .offers import GROUP_AUDIENCE, GroupPriceStep, member_templates
 
         register_step(GroupPriceStep())
+        register_audience(GROUP_AUDIENCE, member_templates)

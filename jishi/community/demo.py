@@ -1,5 +1,6 @@
 """Demo community: 茶友会, 宝妈团 and 本地生活, each with members who read the rules, topics, a live
-拼手气 red packet, a scheduled featured-guest Q&A and a 接龙 sign-up list (fresh buyers untouched)."""
+拼手气 red packet, a scheduled featured-guest Q&A, a 接龙 sign-up list and a members-only coupon
+(fresh buyers untouched)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from jishi.accounts.models import User
 from jishi.catalog.models import Product, ProductStatus
 from jishi.demo.seed import ADMIN_USERNAME, Progress, demo_buyers
 
-from . import activity, groups, guests, red_packets
-from .models import Group, GroupRedPacket, GuestSession, MemberStatus
+from . import activity, groups, guests, offers, red_packets
+from .models import Group, GroupCoupon, GroupRedPacket, GuestSession, MemberStatus
 
 GROUPS = [
     {
@@ -146,9 +147,36 @@ def seed_guest_session(progress: Progress) -> int:
     return 1
 
 
+def seed_group_coupon(progress: Progress) -> int:
+    """茶友会's members-only ¥10-off coupon (满99减10), on marketing's coupon model."""
+    from jishi.marketing import coupons
+
+    tea = Group.objects.get(name="茶友会")
+    if GroupCoupon.objects.filter(group=tea).exists():
+        return 0
+    operator = _operator()
+    template = coupons.save_template(
+        operator,
+        {
+            "name": "茶友会专享券",
+            "kind": "threshold",
+            "amount": 1_000,
+            "min_spend": 9_900,
+            "valid_days": 30,
+            "total_quantity": 500,
+            "claimable": True,
+        },
+    )
+    offers.set_coupon(operator, tea.pk, template.pk)
+    coupons.claim(_people()["02"], template.pk)
+    progress.update(1, 1)
+    return 1
+
+
 STEPS: list[tuple[str, Callable[[Progress], int]]] = [
     ("community groups", seed_groups),
     ("community activity", seed_activity),
     ("community red packet", seed_red_packet),
     ("community guest Q&A", seed_guest_session),
+    ("community group coupon", seed_group_coupon),
 ]

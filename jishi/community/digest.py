@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jishi.core.money import format_yuan
 from jishi.core.sql import insert_once
 
 from . import conf
@@ -90,7 +91,28 @@ def _flash_sales(window: DigestWindow) -> list[str]:
     ]
 
 
+def _group_buy_batches(window: DigestWindow) -> list[str]:
+    """Today's community group-buy batch (团期) on sale, with its cut-off and first items."""
+    from jishi.groupbuy.models import Batch, BatchItem, BatchStatus
+
+    batches = list(
+        Batch.objects.filter(
+            status=BatchStatus.OPEN, sale_starts_at__lte=window.now, cutoff_at__gt=window.now
+        ).order_by("cutoff_at", "id")[:2]
+    )
+    lines: list[str] = []
+    for batch in batches:
+        items = BatchItem.objects.filter(batch=batch).select_related("sku__product").order_by("sort", "id")[:3]
+        goods = "、".join(f"{i.sku.product.name} {format_yuan(i.group_price)}" for i in items)
+        lines.append(
+            _("今日团购：%(name)s，%(at)s 截单（%(goods)s）")
+            % {"name": batch.name, "at": timezone.localtime(batch.cutoff_at).strftime("%m-%d %H:%M"), "goods": goods}
+        )
+    return lines
+
+
 register_section("new_products", _new_products)
+register_section("group_buy", _group_buy_batches)
 register_section("hot_topics", _hot)
 register_section("flash_sales", _flash_sales)
 

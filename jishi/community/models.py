@@ -413,6 +413,26 @@ class GroupPrice(models.Model):
         ]
 
 
+class GroupCoupon(models.Model):
+    """A members-only coupon (群专享券): marketing's template, restricted to this group's members.
+
+    The template carries ``audience="community_group"``; the rule registered in ``apps.ready``
+    admits active members of the group linked here, so leaving ends it for every new order."""
+
+    group = models.ForeignKey(Group, verbose_name=_("社群"), on_delete=models.CASCADE, related_name="coupons")
+    template = models.OneToOneField(
+        "marketing.CouponTemplate", verbose_name=_("优惠券模板"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("群专享券")
+        verbose_name_plural = _("群专享券")
+
+    def __str__(self) -> str:
+        return f"{self.group} · {self.template_id}"
+
+
 class FanReward(models.Model):
     """A core fan's reward for one group week (积分 and/or a coupon), given once per member per week."""
 

@@ -1,13 +1,17 @@
-"""Group-exclusive offers (群专享): a members-only SKU price, applied by a checkout step.
+"""Group-exclusive offers (群专享): a members-only SKU price and members-only coupons.
 
-The only writer of ``GroupPrice``. The step prices lines still at their list price (it never stacks
-with flash, 拼团, bargain or points-mall prices) at the lowest price of any group the buyer is an
-active member of, so leaving a group ends its prices for every new order.
+The only writer of ``GroupPrice`` and ``GroupCoupon``. The price step prices lines still at their
+list price (it never stacks with flash, 拼团, bargain or points-mall prices) at the lowest price of
+any group the buyer is an active member of. A group coupon is one of marketing's templates whose
+``audience`` names this app's rule (``member_templates``): marketing's coupon centre, claim and
+checkout step ask the rule, so only active members see, claim or use it, and leaving a group ends
+its coupons for every new order (an order placed before keeps its discount).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Min
@@ -21,10 +25,13 @@ from jishi.core.errors import Forbidden, InvalidInput
 from jishi.orders.pipeline import ACTIVITY_PRICE, BaseStep, Checkout
 
 from . import groups
-from .models import GroupPrice, MemberStatus
+from .models import GroupCoupon, GroupPrice, MemberStatus
 
 if TYPE_CHECKING:
+    from jishi.marketing.models import CouponTemplate
     from jishi.orders.models import Order
+
+GROUP_AUDIENCE = "community_group"
 
 ANY_PRICES_TTL_SECONDS = 10.0  # other processes see a new group price within seconds
 _any: tuple[float, bool] | None = None
@@ -113,3 +120,53 @@ class GroupPriceStep(BaseStep):
 
     def commit(self, checkout: Checkout, order: Order) -> None:
         return None
+
+
+# --- members-only coupons (群专享券) -------------------------------------------------------------
+
+
+def member_templates(user_id: int, templates: Sequence[CouponTemplate]) -> set[int]:
+    """Marketing's audience rule: which of ``templates`` belong to a group ``user_id`` is in now."""
+    rows = GroupCoupon.objects.filter(
+        template_id__in=[t.pk for t in templates],
+        group__is_active=True,
+        group__memberships__user_id=user_id,
+        group__memberships__status=MemberStatus.ACTIVE,
+    )
+    return set(rows.values_list("template_id", flat=True))
+
+
+def set_coupon(actor: User, group_id: int, template_id: int) -> GroupCoupon:
+    """Make one of marketing's coupon templates this group's own (operators; audited).
+
+    A template already open to everyone or another group's is refused: moving a coupon that
+    buyers may hold would silently take it from them."""
+    from jishi.marketing import coupons
+    from jishi.marketing.models import CouponTemplate
+
+    if not has_role(actor, AccountRole.OPERATOR):
+        raise Forbidden()
+    groups.get_group(group_id)
+    template = CouponTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise InvalidInput(fields={"template_id": [_("优惠券模板不存在")]})
+    linked = GroupCoupon.objects.filter(template_id=template_id).first()
+    if linked is not None and linked.group_id != group_id:
+        raise InvalidInput(fields={"template_id": [_("该券已是其他社群的专享券")]})
+    if linked is None and template.issued:
+        raise InvalidInput(fields={"template_id": [_("该券已有人领取，请新建一张券作为群专享券")]})
+    row, _created = GroupCoupon.objects.get_or_create(group_id=group_id, template_id=template_id)
+    coupons.set_audience(actor, template_id, GROUP_AUDIENCE)
+    audit.record(actor, "community.coupon.set", f"community_group:{group_id}", template=template_id)
+    return row
+
+
+def coupons_of(group_id: int) -> list[CouponTemplate]:
+    """The group's live coupon templates, newest first."""
+    from jishi.marketing.models import CouponTemplate
+
+    return list(
+        CouponTemplate.objects.filter(pk__in=GroupCoupon.objects.filter(group_id=group_id).values("template_id"))
+        .filter(is_active=True)
+        .order_by("-id")
+    )

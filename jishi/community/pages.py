@@ -1,5 +1,6 @@
 """Storefront community pages: group list and detail, invite landing, rules acknowledgement, topics,
-red packets with the claim animation, 接龙 lists (and their CSV for managers).
+red packets with the claim animation, 接龙 lists (and their CSV for managers), the weekly core-fan
+ranking and the group's members-only coupons.
 
 Thin like the API: reads through community's modules, writes only by calling them; domain errors
 become a flash message on the page the buyer came from.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -16,17 +18,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_GET, require_POST
 
 from jishi.accounts.models import User
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
-from . import activity, groups, red_packets
+from . import activity, conf, fans, groups, offers, red_packets
 from .models import Membership, MemberStatus, PacketStatus, Role, TopicKind
 
 TOPICS_ON_PAGE = 20
+FANS_ON_GROUP_PAGE = 3
 
 
 def _buyer(request: HttpRequest) -> User:
@@ -107,8 +112,119 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             my_shares=red_packets.my_shares(user.pk, [p.pk for p in packets]),
             invite_url=request.build_absolute_uri(groups.invite_path(me)) if me else "",
             kinds=[(k.value, k.label) for k in TopicKind if k in (TopicKind.TOPIC, TopicKind.SHARE)],
+            top_fans=fans.weekly_ranking(group.pk, limit=FANS_ON_GROUP_PAGE),
+            coupons=_group_coupons(user, group.pk),
         )
     return render(request, "community/group.html", context)
+
+
+def _group_coupons(user: User, group_id: int) -> list[dict[str, Any]]:
+    """The group's coupons with what this member may still do with each."""
+    from jishi.marketing import coupons
+    from jishi.marketing.models import Coupon
+
+    templates = offers.coupons_of(group_id)
+    held = set(Coupon.objects.filter(user=user, template__in=templates).values_list("template_id", flat=True))
+    return [
+        {
+            "template": t,
+            "rule": coupons.describe(t),
+            "held": t.pk in held,
+            "sold_out": t.issued >= t.total_quantity,
+        }
+        for t in templates
+    ]
+
+
+@login_required
+@require_GET
+@refusals
+def invite_poster(request: HttpRequest, group_id: int) -> HttpResponse:
+    """The member's own invite poster (PNG): scanning it is opening their invite link."""
+    from .poster import invite_poster as render_poster
+
+    user = _buyer(request)
+    group = groups.get_group(group_id)
+    membership = groups.active_membership(user.pk, group.pk)
+    url = request.build_absolute_uri(groups.invite_path(membership))
+    png = render_poster(group, user.nickname or "", url)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+@require_POST
+def claim_coupon(request: HttpRequest, group_id: int, template_id: int) -> HttpResponseRedirect:
+    from jishi.marketing import coupons
+
+    groups.get_group(group_id)
+    return _attempt(
+        request,
+        _detail_url(group_id),
+        lambda: coupons.claim(_buyer(request), template_id),
+        _("已领取，下单时自动使用"),
+    )
+
+
+# The parts of a fan's score as the ranking page names them, with their weights.
+SCORE_PARTS: list[tuple[str, str, int]] = [
+    ("topics", N_("话题"), conf.SCORE_TOPIC),
+    ("replies", N_("回复"), conf.SCORE_REPLY),
+    ("likes", N_("获赞"), conf.SCORE_LIKE_RECEIVED),
+    ("red_packets", N_("红包"), conf.SCORE_RED_PACKET),
+    ("orders", N_("带货"), conf.SCORE_SHARED_ORDER),
+    ("invitations", N_("邀请"), conf.SCORE_INVITATION),
+]
+
+
+def _week_asked(request: HttpRequest) -> date:
+    this_week = fans.week_of(timezone.localdate())
+    try:
+        asked = fans.week_of(date.fromisoformat(request.GET.get("week") or ""))
+    except ValueError:
+        return this_week
+    return min(asked, this_week)
+
+
+@login_required
+@require_GET
+@refusals
+def ranking(request: HttpRequest, group_id: int) -> HttpResponse:
+    """The week's core-fan ranking (核心粉丝榜) with badges, members only; ``?week=`` any day of a past week."""
+    user = _buyer(request)
+    group = groups.get_group(group_id)
+    groups.active_membership(user.pk, group.pk)
+    week = _week_asked(request)
+    board = fans.weekly_ranking(group.pk, week)
+    labels = [(key, _(label), weight) for key, label, weight in SCORE_PARTS]
+    rows = [
+        {
+            "fan": fan,
+            "parts": [(label, fan.parts[key]) for key, label, _w in labels if fan.parts.get(key)],
+            "me": fan.user_id == user.pk,
+        }
+        for fan in board
+    ]
+    podium = rows[:3]
+    this_week = fans.week_of(timezone.localdate())
+    context = {
+        "tab": "me",
+        "title": _("核心粉丝榜"),
+        "back": _detail_url(group.pk),
+        "group": group,
+        "week": week,
+        "week_end": week + timedelta(days=6),
+        "this_week": week == this_week,
+        "prev_week": week - timedelta(days=7),
+        "next_week": week + timedelta(days=7) if week < this_week else None,
+        # Second, first, third: the podium's usual order, first in the middle.
+        "podium": [podium[i] for i in (1, 0, 2) if i < len(podium)],
+        "rest": rows[3:],
+        "mine": next((r for r in rows if r["me"]), None),
+        "weights": [(label, weight) for _k, label, weight in labels],
+    }
+    return render(request, "community/ranking.html", context)
 
 
 @require_GET

@@ -6,8 +6,10 @@ share on to the claimant's wallet; after ``RED_PACKET_REFUND_HOURS`` the job ret
 the funder. The shares are drawn when the packet is sent (through ``allocate``, so they sum to the
 amount exactly) and claimed in order.
 
-Claims lock the packet row (the only lock a claim takes before the ledger's), so claim number k takes
-share k; the partial unique index on (packet, user) makes "one share per member" hold regardless.
+A claim takes the lowest free share with one conditional update on the share's row (racers skip
+each other's rows on PostgreSQL), and touches the packet's counter row last, so no claim holds a
+lock that another waits for beyond one statement and a commit (see ``claim``); the partial unique
+index on (packet, user) makes "one share per member" hold regardless.
 """
 
 from __future__ import annotations
@@ -17,20 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from jishi.accounts.models import User
-from jishi.core import audit, ledger
+from jishi.core import audit, events, ledger
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import allocate
 
 from . import conf, groups
-from .models import GroupRedPacket, PacketSource, PacketStatus, RedPacketShare, Split
+from .models import GroupRedPacket, Membership, MemberStatus, PacketSource, PacketStatus, RedPacketShare, Split
 
 ACCOUNT_PREFIX = "group_red_packet"
 # Random weights per share: wide enough that 拼手气 feels random, small enough to never overflow.
@@ -148,48 +150,100 @@ def send_from_budget(actor: User, group_id: int, **kwargs: Any) -> GroupRedPacke
     return send(actor, group_id, source=PacketSource.BUDGET, **kwargs)
 
 
+def _take_share(packet_id: int, user_id: int, now: datetime) -> tuple[int, int, int] | None:
+    """One conditional UPDATE: the lowest unclaimed share becomes ``user_id``'s; (id, seq, amount) or None.
+
+    On PostgreSQL the share is picked ``FOR UPDATE SKIP LOCKED``, so racing claimants each take a
+    different share without waiting on one another; the partial unique index on (packet, user)
+    refuses a member's second share (IntegrityError, once the first commits)."""
+    q = connection.ops.quote_name
+    table = q(RedPacketShare._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (
+        f"UPDATE {table} SET {q('user_id')} = %s, {q('claimed_at')} = %s WHERE {q('id')} = ("  # noqa: S608  (identifiers quoted, values are parameters)
+        f"SELECT {q('id')} FROM {table} WHERE {q('packet_id')} = %s AND {q('user_id')} IS NULL"
+        f" ORDER BY {q('seq')} LIMIT 1{lock}) RETURNING {q('id')}, {q('seq')}, {q('amount')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, connection.ops.adapt_datetimefield_value(now), packet_id])
+        row = cursor.fetchone()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else None
+
+
 def claim(user: User, packet_id: int, now: datetime | None = None) -> RedPacketShare:
-    """Claim the next share for ``user``. Raises NotMember (403), AlreadyClaimed, RedPacketEmpty, RedPacketExpired."""
+    """Claim the next share for ``user``. Raises NotMember (403), AlreadyClaimed, RedPacketEmpty, RedPacketExpired.
+
+    No lock is waited for until the very end: the share is taken by one conditional update on its
+    own row (racers skip each other's), the money moves, and only then does the packet's counter
+    row change, conditioned on the packet still being live, so its row lock is held for that one
+    statement and the commit. A refund that got there first makes the update match nothing and
+    the whole claim rolls back.
+    """
     now = now or timezone.now()
+    # One read answers all who are turned away (most of a race): not a member, claimed, gone.
     packet = (
-        GroupRedPacket.objects.filter(pk=packet_id).only("id", "group_id", "status", "claimed_count", "shares").first()
+        GroupRedPacket.objects.filter(pk=packet_id)
+        .annotate(
+            membership_id=Subquery(
+                Membership.objects.filter(
+                    group_id=OuterRef("group_id"), user_id=user.pk, status=MemberStatus.ACTIVE
+                ).values("id")[:1]
+            ),
+            mine=Exists(RedPacketShare.objects.filter(packet_id=OuterRef("pk"), user_id=user.pk)),
+        )
+        .only("id", "group_id", "status", "claimed_count", "shares", "expires_at")
+        .first()
     )
     if packet is None:
         raise NotFound(_("红包不存在"), code="red_packet_not_found")
-    membership = groups.active_membership(user.pk, packet.group_id)
+    if packet.membership_id is None:
+        raise groups.NotMember()
     # Unlocked first look: a packet only ever leaves "active" and its claims only grow, so "gone"
-    # read here is final; the many who arrive after the last share never queue for the row lock.
-    if RedPacketShare.objects.filter(packet_id=packet_id, user=user).exists():
+    # read here is final; the many who arrive after the last share never touch a share row.
+    if packet.mine:
         raise AlreadyClaimed()
     if packet.status != PacketStatus.ACTIVE or packet.claimed_count >= packet.shares:
         raise RedPacketEmpty()
-    with transaction.atomic():
-        locked = GroupRedPacket.objects.select_for_update().get(pk=packet_id)
+    if packet.expires_at <= now:
+        raise RedPacketExpired()
+    try:
+        with transaction.atomic():
+            taken = _take_share(packet_id, user.pk, now)
+            if taken is None:
+                raise RedPacketEmpty()  # every share is claimed or being claimed
+            share_id, seq, amount = taken
+            ledger.transfer(
+                kind="group_red_packet_claim",
+                key=f"community:red_packet:claim:{share_id}",
+                source=packet_account(packet_id),
+                target=ledger.user_account(user.pk, AccountKind.WALLET),
+                amount=amount,
+                reference=f"community_red_packet:{packet_id}",
+            )
+            groups.touch(packet.membership_id, now)
+            # notify tells the claimer through the inbox (once per share, whatever the redeliveries).
+            events.publish(
+                "community.red_packet.claimed",
+                {"packet_id": packet_id, "share_id": share_id, "user_id": user.pk, "amount": amount},
+                key=f"community_red_packet:{packet_id}",
+            )
+            counted = GroupRedPacket.objects.filter(
+                pk=packet_id, status=PacketStatus.ACTIVE, expires_at__gt=now, claimed_count__lt=F("shares")
+            ).update(
+                claimed_count=F("claimed_count") + 1,
+                claimed_amount=F("claimed_amount") + amount,
+                status=Case(
+                    When(claimed_count=F("shares") - 1, then=Value(PacketStatus.EMPTY)),
+                    default=Value(PacketStatus.ACTIVE),
+                ),
+            )
+            if not counted:  # refunded (or expired) since the first look
+                raise RedPacketExpired()
+    except IntegrityError:
         if RedPacketShare.objects.filter(packet_id=packet_id, user=user).exists():
-            raise AlreadyClaimed()
-        if locked.status != PacketStatus.ACTIVE or locked.claimed_count >= locked.shares:
-            raise RedPacketEmpty()
-        if locked.expires_at <= now:
-            raise RedPacketExpired()
-        share = RedPacketShare.objects.get(packet_id=packet_id, seq=locked.claimed_count)
-        RedPacketShare.objects.filter(pk=share.pk, user__isnull=True).update(user=user, claimed_at=now)
-        last = locked.claimed_count + 1 == locked.shares
-        GroupRedPacket.objects.filter(pk=packet_id, claimed_count=locked.claimed_count).update(
-            claimed_count=F("claimed_count") + 1,
-            claimed_amount=F("claimed_amount") + share.amount,
-            status=PacketStatus.EMPTY if last else PacketStatus.ACTIVE,
-        )
-        ledger.transfer(
-            kind="group_red_packet_claim",
-            key=f"community:red_packet:claim:{share.pk}",
-            source=packet_account(packet_id),
-            target=ledger.user_account(user.pk, AccountKind.WALLET),
-            amount=share.amount,
-            reference=f"community_red_packet:{packet_id}",
-        )
-        groups.touch(membership.pk, now)
-    share.user_id, share.claimed_at = user.pk, now
-    return share
+            raise AlreadyClaimed() from None  # a double click: the other request took the share
+        raise
+    return RedPacketShare(pk=share_id, packet_id=packet_id, seq=seq, amount=amount, user_id=user.pk, claimed_at=now)
 
 
 def refund_due(now: datetime | None = None, limit: int = 200) -> int:
@@ -218,6 +272,19 @@ def refund_due(now: datetime | None = None, limit: int = 200) -> int:
                     target=_funding_account(packet),
                     amount=left,
                     reference=f"community_red_packet:{packet_id}",
+                )
+                events.publish(
+                    "community.red_packet.refunded",
+                    {
+                        "packet_id": packet_id,
+                        "group_id": packet.group_id,
+                        "user_id": packet.funder_id,
+                        "source": packet.source,
+                        "amount": left,
+                        "claimed_count": packet.claimed_count,
+                        "shares": packet.shares,
+                    },
+                    key=f"community_red_packet:{packet_id}",
                 )
             done += 1
     return done

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
 from jishi.core import audit, ratelimit
-from jishi.core.errors import Conflict, InvalidInput, NotFound
+from jishi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jishi.core.money import allocate, apply_rate
 from jishi.core.sql import CachedQuery, insert_once
 from jishi.orders.models import Order
@@ -99,6 +100,51 @@ def save_template(actor: Any, data: dict[str, Any], template_id: int | None = No
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+
+
+# --- audiences ----------------------------------------------------------------------------
+
+# name → rule(user_id, templates of that audience) → the ids among them the user belongs to.
+AudienceRule = Callable[[int, Sequence[CouponTemplate]], set[int]]
+_audiences: dict[str, AudienceRule] = {}
+
+
+def register_audience(name: str, rule: AudienceRule) -> None:
+    """Let a higher app restrict coupons to people it knows (community: members of a group),
+    without marketing knowing what a group is. A template names its rule in ``audience``."""
+    _audiences[name] = rule
+
+
+def eligible_templates(user_id: int | None, templates: Iterable[CouponTemplate]) -> set[int]:
+    """The ids of ``templates`` that ``user_id`` may see, claim and use: every open template, and
+    each restricted one whose rule admits the user (an unregistered rule admits nobody)."""
+    allowed: set[int] = set()
+    restricted: dict[str, list[CouponTemplate]] = defaultdict(list)
+    for template in templates:
+        if not template.audience:
+            allowed.add(template.pk)
+        elif user_id is not None:
+            restricted[template.audience].append(template)
+    for name, group in restricted.items():
+        rule = _audiences.get(name)
+        if rule is not None:
+            allowed |= rule(user_id, group) & {t.pk for t in group}  # type: ignore[arg-type]
+    return allowed
+
+
+class CouponNotEligible(Forbidden):
+    code = "coupon_not_eligible"
+    default_message = _("该优惠券仅限指定人群领取和使用")
+
+
+def set_audience(actor: Any, template_id: int, audience: str) -> CouponTemplate:
+    """Restrict a template to a registered audience ('' opens it to everyone again)."""
+    if audience and audience not in _audiences:
+        raise InvalidInput(fields={"audience": sorted(_audiences)})
+    if not CouponTemplate.objects.filter(pk=template_id).update(audience=audience):
+        raise NotFound(code="coupon_template_not_found")
+    audit.record(actor, "coupon_template.audience", f"coupon_template:{template_id}", audience=audience)
+    return CouponTemplate.objects.get(pk=template_id)
 
 
 # --- issuing ------------------------------------------------------------------------------
@@ -194,6 +240,8 @@ def claim(user: User, template_id: int, now: datetime | None = None) -> Coupon:
     problem = _claimable_now(template, now)
     if problem:
         raise Conflict(_("该优惠券当前不可领取"), code=problem)
+    if template.audience and template.pk not in eligible_templates(user.pk, [template]):
+        raise CouponNotEligible()
     if template.new_member_only and not is_new_member(user):
         raise Conflict(_("仅限新人领取"), code="coupon_new_member_only")
     return _issue(template, user, CouponSource.CLAIM, now)
@@ -211,7 +259,7 @@ def issue_to_segment(
     issued = skipped = 0
     sold_out = False
     for user in users:
-        if sold_out:
+        if sold_out or (template.audience and template.pk not in eligible_templates(user.pk, [template])):
             skipped += 1
             continue
         try:
@@ -231,7 +279,9 @@ def ensure_new_member_coupons(user: User, now: datetime | None = None) -> int:
     now = now or timezone.now()
     templates = [
         t
-        for t in CouponTemplate.objects.filter(is_active=True, auto_issue_new_member=True).exclude(coupons__user=user)
+        for t in CouponTemplate.objects.filter(is_active=True, auto_issue_new_member=True, audience="").exclude(
+            coupons__user=user
+        )
         if _claimable_now_for_gift(t, now)
     ]
     if not templates or not is_new_member(user):
@@ -284,8 +334,12 @@ def available(user: User | None, now: datetime | None = None) -> list[Offer]:
             .values_list("template_id", "n")
         )
         new_member = is_new_member(user)
+    templates = list(rows.order_by("-id"))
+    visible = eligible_templates(user.pk if user is not None else None, templates)
     offers = []
-    for template in rows.order_by("-id"):
+    for template in templates:
+        if template.pk not in visible:
+            continue  # restricted to an audience the buyer is not in: not even shown
         n = held.get(template.pk, 0)
         problem = None
         if template.issued >= template.total_quantity:
@@ -450,10 +504,13 @@ def chosen_coupons(checkout: Checkout, ids: list[int], now: datetime) -> list[Us
     if len(set(ids)) != len(ids):
         raise _invalid([(i, "coupon_duplicate") for i in ids if ids.count(i) > 1][:1])
     found = {c.pk: c for c in Coupon.objects.filter(user=checkout.user, pk__in=ids).select_related("template")}
+    allowed = eligible_templates(checkout.user.pk, [c.template for c in found.values()])
     problems = []
     for coupon_id in ids:
         coupon = found.get(coupon_id)
         problem = "coupon_not_found" if coupon is None else _usable(coupon, checkout.user, now)
+        if problem is None and coupon is not None and coupon.template_id not in allowed:
+            problem = "coupon_not_eligible"  # e.g. a group's coupon after leaving the group
         if problem:
             problems.append((coupon_id, problem))
     if problems:
@@ -500,6 +557,9 @@ def apply_to_checkout(checkout: Checkout, now: datetime | None = None) -> None:
         return
     if ids is None:
         held = _HELD_COUPONS.objects(user_id=checkout.user.pk, now=now)
+        if any(c.template.audience for c in held):
+            allowed = eligible_templates(checkout.user.pk, [c.template for c in held])
+            held = [c for c in held if c.template_id in allowed]
         uses = best_combination(checkout.lines, held) if held else []
     else:
         uses = chosen_coupons(checkout, [int(i) for i in ids], now)

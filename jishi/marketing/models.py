@@ -65,6 +65,9 @@ class CouponTemplate(models.Model):
     claimable = models.BooleanField(_("领券中心可领"), default=True)
     stack_with_coupons = models.BooleanField(_("可与其他券叠加"), default=False)
     stack_with_activity = models.BooleanField(_("可与活动价同享"), default=False)
+    # Who may see, claim and use it: blank for everyone, else the name of a rule another app
+    # registered (``coupons.register_audience``), e.g. community's "members of group 12".
+    audience = models.CharField(_("适用人群"), max_length=32, blank=True, default="", editable=False)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 

@@ -260,6 +260,38 @@ def bargain_succeeded(event: OutboxEvent) -> None:
     )
 
 
+# --- community ----------------------------------------------------------------------------------
+
+
+@subscribe("community.red_packet.claimed")
+def group_red_packet_claimed(event: OutboxEvent) -> None:
+    p = _p(event)
+    notify_member(
+        p["user_id"],
+        category="community",
+        title=_("你领到一个 %(amount)s 群红包") % {"amount": format_yuan(p["amount"])},
+        body=_("%(amount)s 已存入你的余额。") % {"amount": format_yuan(p["amount"])},
+        link=f"/community/red-packets/{p['packet_id']}/",
+        key=f"community_red_packet:{p['packet_id']}:claimed:{p['user_id']}",
+    )
+
+
+@subscribe("community.red_packet.refunded")
+def group_red_packet_refunded(event: OutboxEvent) -> None:
+    p = _p(event)
+    if p.get("source") != "wallet":
+        return  # an operator's packet goes back to the budget, not to a person
+    notify_member(
+        p["user_id"],
+        category="community",
+        title=_("群红包未领完，已退回 %(amount)s") % {"amount": format_yuan(p["amount"])},
+        body=_("你发的群红包被领取 %(claimed)d/%(shares)d 份，剩余 %(amount)s 已退回你的余额。")
+        % {"claimed": p["claimed_count"], "shares": p["shares"], "amount": format_yuan(p["amount"])},
+        link=f"/community/red-packets/{p['packet_id']}/",
+        key=f"community_red_packet:{p['packet_id']}:refunded",
+    )
+
+
 # --- content ---------------------------------------------------------------------------------
 
 

@@ -60,8 +60,12 @@ def coupon_choices(checkout: Checkout, now: datetime | None = None) -> list[Coup
     now = now or timezone.now()
     lines = lines_before_coupons(checkout)
     out = []
-    for coupon in coupons.mine(checkout.user, status="unused", now=now):
-        if coupon.valid_from > now:
+    held = coupons.mine(checkout.user, status="unused", now=now)
+    allowed = coupons.eligible_templates(checkout.user.pk, [c.template for c in held])
+    for coupon in held:
+        if coupon.template_id not in allowed:  # e.g. a group's coupon after leaving the group
+            saving, reason = 0, _("仅限指定人群使用")
+        elif coupon.valid_from > now:
             saving, reason = 0, _("%(date)s 起可用") % {"date": timezone.localtime(coupon.valid_from).strftime("%m-%d")}
         elif not coupon.template.is_active:
             continue

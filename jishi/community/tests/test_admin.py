@@ -23,7 +23,8 @@ def console(client: Client) -> Client:
 
 
 @pytest.mark.parametrize(
-    "model", ["group", "membership", "topic", "reply", "groupredpacket", "digestrun", "groupprice"]
+    "model",
+    ["group", "membership", "topic", "reply", "groupredpacket", "digestrun", "groupprice", "groupcoupon", "fanreward"],
 )
 def test_lists_open(console: Client, model: str) -> None:
     group = make_group()
@@ -71,3 +72,30 @@ def test_group_report_charts_shared_sales_and_fans(console: Client) -> None:
     assert format_yuan(order.lines.get().paid_amount) in body
     assert sharer.nickname in body
     assert "成交与排行" in console.get("/console/community/group/").content.decode()
+
+
+def test_the_report_rewards_the_weeks_top_fans_in_one_action(console: Client) -> None:
+    from jishi.community.models import FanReward
+    from jishi.loyalty.models import PointsLot
+
+    group = make_group()
+    top, second, quiet = member(group), member(group), member(group)
+    activity.post_topic(top, group.pk, title="第一")
+    activity.post_topic(top, group.pk, title="第二")
+    activity.post_topic(second, group.pk, title="第三")
+    url = f"/console/community/group/{group.pk}/report/"
+
+    res = console.post(url, {"top": "2", "points": "100", "coupon_template_id": ""}, follow=True)
+
+    assert "已奖励 2 位核心粉丝" in res.content.decode()
+    assert list(FanReward.objects.order_by("rank").values_list("user_id", "rank", "points")) == [
+        (top.pk, 1, 100),
+        (second.pk, 2, 100),
+    ]
+    assert sum(PointsLot.objects.filter(user=top).values_list("amount", flat=True)) == 100
+    assert not PointsLot.objects.filter(user=quiet).exists()
+    # Again the same week: nobody twice; a bad number is a message, not a 500.
+    assert "已奖励 0 位" in console.post(url, {"top": "2", "points": "100"}, follow=True).content.decode()
+    res = console.post(url, {"top": "abc", "points": "0"}, follow=True)
+    assert res.status_code == 200 and "top" in res.content.decode()
+    assert FanReward.objects.count() == 2

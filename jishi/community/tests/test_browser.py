@@ -117,3 +117,44 @@ def test_a_sign_up_list_page(live_server: Any, page: Page) -> None:
     expect(page.locator(".cm-signups")).to_contain_text("宝妈小林")
     expect(page.locator(".cm-signups")).to_contain_text("×2")
     shot(page, "signup")
+
+
+def test_the_weekly_fan_ranking_from_the_group_page(live_server: Any, page: Page) -> None:
+    group = make_group(name="茶友会", theme="爱喝茶的朋友一起品鉴好茶")
+    names = ["茶小白", "普洱控", "龙井阿姨", "老白茶", "岩茶哥", "滇红妹"]
+    people = [member(group, UserFactory(nickname=n)) for n in names]
+    me = member(group, UserFactory(nickname="小王"))
+    # Topics from the first four (fewer for each), replies and likes from everyone else.
+    for i, author in enumerate(people[:4]):
+        for n in range(4 - i):
+            topic = activity.post_topic(author, group.pk, title=f"{author.nickname}的第{n + 1}泡茶", body="好喝")
+            for other in people[4:]:
+                activity.reply(other, topic.pk, "学到了")
+                activity.like(other, topic.pk)
+    activity.reply(me, topic.pk, "下次带上我")
+
+    log_in(page, live_server.url, me, f"/community/groups/{group.pk}/")
+    expect(page.locator("[data-test=fans] li")).to_have_count(3)
+    expect(page.locator("[data-test=fans] li").first).to_contain_text("茶小白")
+    page.click("[data-test=ranking-link]")
+    page.wait_for_url(f"**/community/groups/{group.pk}/ranking/")
+
+    podium = page.locator("[data-test=podium] li")
+    expect(podium).to_have_count(3)
+    expect(page.locator(".place-1")).to_contain_text("茶小白")
+    expect(page.locator(".place-1 .cm-badge")).to_have_text("灵魂人物")
+    expect(page.locator(".place-2 .cm-badge")).to_have_text("核心粉丝")
+    # 茶小白 28 (4 topics, 8 likes), 普洱控 21, 岩茶哥 and 滇红妹 20 each (10 replies; the earlier
+    # joiner first), 龙井阿姨 14, 老白茶 7, me 2 (one reply).
+    expect(page.locator(".place-3")).to_contain_text("岩茶哥")
+    rows = page.locator("[data-test=ranking] li")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("滇红妹")
+    expect(rows.first).to_contain_text("回复 10")
+    expect(rows.first.locator(".cm-badge")).to_have_text("活跃达人")
+    expect(page.locator("[data-test=my-rank]")).to_contain_text("第 7 名")
+    shot(page, "ranking")
+
+    page.click("[data-test=prev-week]")
+    expect(page.locator(".empty")).to_contain_text("还没有人上榜")
+    expect(page.locator("[data-test=my-rank]")).to_contain_text("我还未上榜")

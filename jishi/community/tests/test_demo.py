@@ -7,7 +7,7 @@ import io
 import pytest
 
 from jishi.community.demo import STEPS as COMMUNITY_STEPS
-from jishi.community.models import Group, GroupRedPacket, GuestSession, Membership, PacketStatus, Topic
+from jishi.community.models import Group, GroupCoupon, GroupRedPacket, GuestSession, Membership, PacketStatus, Topic
 from jishi.core.ledger import check_ledger
 from jishi.demo.seed import FRESH_PHONES, STEPS, Progress
 from jishi.payments.demo import STEPS as PAYMENT_STEPS
@@ -33,6 +33,8 @@ def test_demo_groups_are_seeded_once() -> None:
     assert (packet.status, packet.claimed_count, packet.shares) == (PacketStatus.ACTIVE, 2, 5)
     assert GuestSession.objects.get().announced_count == 6
     assert Topic.objects.filter(kind="signup").count() == 2
+    coupon = GroupCoupon.objects.select_related("group", "template").get()
+    assert (coupon.group.name, coupon.template.audience, coupon.template.issued) == ("茶友会", "community_group", 1)
     counts = (Membership.objects.count(), Topic.objects.count(), GroupRedPacket.objects.count())
     run(COMMUNITY_STEPS)
     assert (Membership.objects.count(), Topic.objects.count(), GroupRedPacket.objects.count()) == counts

@@ -81,3 +81,18 @@ def test_other_apps_add_sections() -> None:
         digest._sections[:] = [s for s in digest._sections if s[0] != "test_batch"]
     assert run is not None
     assert run.body == "今日团购：茶友会 鲜桃"
+
+
+def test_todays_group_buy_batch_is_in_the_digest() -> None:
+    from jishi.groupbuy.tests.conftest import make_batch
+
+    group = make_group()
+    _age(member(group), 48)
+    batch, items = make_batch(prices=(1290, 990), group_prices=(990, 690))
+    names = [i.sku.product.name for i in items]
+    cutoff = timezone.localtime(batch.cutoff_at).strftime("%m-%d %H:%M")
+
+    run = digest.send_group_digest(group)
+
+    assert run is not None
+    assert f"今日团购：今日团，{cutoff} 截单（{names[0]} ¥9.90、{names[1]} ¥6.90）" in run.body.splitlines()

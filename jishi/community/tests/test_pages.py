@@ -80,3 +80,26 @@ def test_claim_refusal_is_a_message() -> None:
     c = client_for(funder)
     res = c.post(f"/community/red-packets/{packet.pk}/claim/", follow=True)
     assert "红包已被领完" in res.content.decode()
+
+
+def test_the_invite_poster_carries_the_members_own_link() -> None:
+    import io
+
+    from PIL import Image, ImageChops
+
+    from jishi.community import groups
+    from jishi.community.poster import QR_BOX, QR_SIZE, qr_image
+
+    group = make_group(name="茶友会")
+    inviter = member(group, UserFactory(nickname="老李"))
+    res = client_for(inviter).get(f"/community/groups/{group.pk}/poster.png")
+    assert (res.status_code, res["Content-Type"]) == (200, "image/png")
+    poster = Image.open(io.BytesIO(res.content)).convert("RGB")
+    assert poster.size == (750, 1180)
+
+    code = poster.crop((QR_BOX[0], QR_BOX[1], QR_BOX[0] + QR_SIZE, QR_BOX[1] + QR_SIZE))
+    mine = f"http://testserver{groups.invite_path(Membership.objects.get(user=inviter))}"
+    other = f"http://testserver{groups.invite_path(Membership.objects.get(user=member(group)))}"
+    assert ImageChops.difference(code, qr_image(mine)).getbbox() is None  # exactly this member's link
+    assert ImageChops.difference(code, qr_image(other)).getbbox() is not None
+    assert client_for(UserFactory()).get(f"/community/groups/{group.pk}/poster.png").status_code == 403

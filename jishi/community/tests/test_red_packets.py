@@ -6,6 +6,8 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,8 +17,10 @@ from jishi.accounts.services import issue_token
 from jishi.community import red_packets
 from jishi.community.models import GroupRedPacket, PacketStatus, RedPacketShare
 from jishi.core import ledger
+from jishi.core.events import deliver_event, deliver_pending
 from jishi.core.ledger import check_ledger
-from jishi.core.models import AccountKind
+from jishi.core.models import AccountKind, HandlerRun, OutboxEvent
+from jishi.notify.models import Message
 from jishi.testing.factories import UserFactory
 
 from .conftest import make_group, member
@@ -140,14 +144,25 @@ class TestSendAndClaim:
         assert (res.status_code, res.json()["error"]["code"]) == (403, "not_member")
         assert Api(issue_token(UserFactory())).post("community/red-packets/999999/claim").status_code == 404
 
-    def test_claim_queries_are_bounded(self, django_assert_max_num_queries) -> None:
+    def test_claim_queries_are_bounded_and_the_packet_row_is_touched_last(self) -> None:
         group, funder, others = self.setup_group()
         packet = red_packets.send(funder, group.pk, amount=300, shares=3, split="random")
         red_packets.claim(others[0], packet.pk)
-        # 17 statements and 3 savepoints, the claimant's wallet and the packet's account read once each
-        # (the packet account is kept in-process only after a commit, which this test never makes)
-        with django_assert_max_num_queries(20):
+        ledger.user_account(others[1].pk, AccountKind.WALLET)  # a member who has a wallet already
+        with CaptureQueriesContext(connection) as ctx:
             red_packets.claim(others[1], packet.pk)
+        statements = [q["sql"] for q in ctx.captured_queries]
+        # Read packet, membership and a claim at once; take a share; the two accounts (the packet's is kept
+        # in-process after a commit, which this test never makes); the posting (3); touch; outbox;
+        # the packet's counters; one savepoint pair.
+        assert len(statements) == 12, "\n".join(statements)
+        packet_table = GroupRedPacket._meta.db_table
+        writes = [i for i, sql in enumerate(statements) if sql.startswith("UPDATE") and packet_table in sql]
+        assert len(writes) == 1
+        # Nothing but savepoint releases follows the counter update: its row lock is held
+        # for that statement and the commit, never across the ledger posting.
+        assert all(sql.startswith("RELEASE SAVEPOINT") for sql in statements[writes[0] + 1 :])
+        assert not any("FOR UPDATE" in sql and packet_table in sql.split("FROM")[1][:60] for sql in statements)
 
     def test_unclaimed_remainder_goes_back_once(self) -> None:
         group, funder, others = self.setup_group()
@@ -212,3 +227,71 @@ def test_budget_packets_are_for_operators(buyer_api: Api) -> None:
         f"admin/community/groups/{group.pk}/red-packets", {"amount": 600, "shares": 1, "split": "even"}
     )
     assert res.status_code == 403
+
+
+@pytest.mark.django_db
+class TestNotices:
+    """Red-packet notices reach the inbox through the outbox, once per fact."""
+
+    def redeliver(self, name: str) -> None:
+        for event in OutboxEvent.objects.filter(name=name):
+            HandlerRun.objects.filter(event=event).delete()
+            deliver_event(event)
+
+    def test_the_claimer_is_told_once(self) -> None:
+        group = make_group()
+        funder = member(group, wallet=10_000)
+        claimer = member(group)
+        packet = red_packets.send(funder, group.pk, amount=500, shares=1, split="random")
+        red_packets.claim(claimer, packet.pk)
+        deliver_pending()
+        self.redeliver("community.red_packet.claimed")
+
+        messages = list(Message.objects.filter(user=claimer))
+        assert [(m.category, m.title, m.link) for m in messages] == [
+            ("community", "你领到一个 ¥5.00 群红包", f"/community/red-packets/{packet.pk}/")
+        ]
+        assert messages[0].body == "¥5.00 已存入你的余额。"
+        assert not Message.objects.filter(user=funder).exists()
+
+    def test_the_funder_is_told_once_when_the_remainder_comes_back(self) -> None:
+        group = make_group()
+        funder = member(group, wallet=10_000)
+        claimer = member(group)
+        member(group)
+        packet = red_packets.send(funder, group.pk, amount=1000, shares=2, split="even")
+        red_packets.claim(claimer, packet.pk)
+        later = timezone.now() + timedelta(hours=24, seconds=1)
+        red_packets.refund_due(now=later)
+        red_packets.refund_due(now=later)
+        deliver_pending()
+        self.redeliver("community.red_packet.refunded")
+
+        messages = list(Message.objects.filter(user=funder))
+        assert [(m.title, m.body) for m in messages] == [
+            ("群红包未领完，已退回 ¥5.00", "你发的群红包被领取 1/2 份，剩余 ¥5.00 已退回你的余额。")
+        ]
+
+    def test_an_emptied_packet_tells_no_funder(self) -> None:
+        group = make_group()
+        funder = member(group, wallet=10_000)
+        claimer = member(group)
+        packet = red_packets.send(funder, group.pk, amount=300, shares=1, split="even")
+        red_packets.claim(claimer, packet.pk)
+        red_packets.refund_due(now=timezone.now() + timedelta(days=2))
+        deliver_pending()
+        assert not Message.objects.filter(user=funder).exists()
+        assert Message.objects.filter(user=claimer).count() == 1
+
+    def test_an_operator_budget_packet_refund_tells_no_one(self, operator_api: Api) -> None:
+        group = make_group()
+        claimer = member(group)
+        member(group)
+        res = operator_api.post(
+            f"admin/community/groups/{group.pk}/red-packets", {"amount": 600, "shares": 2, "split": "even"}
+        )
+        red_packets.claim(claimer, res.json()["id"])
+        red_packets.refund_due(now=timezone.now() + timedelta(days=2))
+        deliver_pending()
+        assert OutboxEvent.objects.filter(name="community.red_packet.refunded").count() == 1
+        assert Message.objects.exclude(user=claimer).count() == 0
