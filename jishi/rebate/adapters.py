@@ -159,6 +159,65 @@ class TaobaoAdapter(_HttpAdapter):
                 yield from self._window(piece, piece_end)
                 piece = piece_end
 
+    def fetch_refunds(self, start: datetime) -> Iterator[list[dict[str, Any]]]:
+        """``taobao.tbk.relation.refund``: 维权 cases of channel orders (``biz_type`` 1, relation_id)
+        updated (``search_type`` 5) at or after ``start``, pages of 100 by ``page_no``."""
+        page_no = 1
+        while True:
+            option = {
+                "page_size": REFUND_PAGE_SIZE,
+                "search_type": 5,
+                "refund_type": 0,
+                "start_time": format_beijing(start),
+                "page_no": page_no,
+                "biz_type": 1,
+            }
+            body = self.call(REFUND_METHOD, {"search_option": json.dumps(option, separators=(",", ":"))})
+            rows, total = _top_list(body, "tbk_relation_refund_response")
+            yield rows
+            if not rows or page_no * REFUND_PAGE_SIZE >= total:
+                return
+            page_no += 1
+
+    def fetch_penalties(self, start: datetime, span_days: int) -> Iterator[list[dict[str, Any]]]:
+        """``taobao.tbk.dg.punish.order.get``: penalised orders created within ``span_days`` (1–30) of ``start``."""
+        if not 1 <= span_days <= PENALTY_MAX_SPAN_DAYS:
+            raise ValueError("span_days must be 1–30")
+        page_no = 1
+        while True:
+            option = {
+                "start_time": format_beijing(start),
+                "span": span_days,
+                "page_size": PENALTY_PAGE_SIZE,
+                "page_no": page_no,
+            }
+            body = self.call(PENALTY_METHOD, {"af_order_option": json.dumps(option, separators=(",", ":"))})
+            rows, total = _top_list(body, "tbk_dg_punish_order_get_response")
+            yield rows
+            if not rows or page_no * PENALTY_PAGE_SIZE >= total:
+                return
+            page_no += 1
+
+
+# --- Taobao refund (维权) and penalty reports -------------------------------------------------
+
+
+def _top_list(body: dict[str, Any], response: str) -> tuple[list[dict[str, Any]], int]:
+    """``{response: {result: {data: {results: {result: [...]}, total_count}}}}`` of the TOP report APIs."""
+    result = body.get(response, {}).get("result") or {}
+    if result.get("biz_error_code") not in (None, 0, "0", ""):
+        raise NetworkError(str(result.get("biz_error_code")), str(result.get("biz_error_desc") or ""))
+    data = result.get("data") or {}
+    rows = (data.get("results") or {}).get("result") or []
+    return list(rows), int(data.get("total_count") or 0)
+
+
+REFUND_METHOD = "taobao.tbk.relation.refund"
+REFUND_PAGE_SIZE = 100
+PENALTY_METHOD = "taobao.tbk.dg.punish.order.get"
+PENALTY_PAGE_SIZE = 100
+PENALTY_MAX_SPAN_DAYS = 30
+
 
 class PddAdapter(_HttpAdapter):
     """``pdd.ddk.order.list.increment.get``: windows ≤ 24 h within the last 90 days, pages fetched

@@ -186,6 +186,7 @@ ORDER_FIELDS = [
     "platform_share",
     "credit",
     "reversed_amount",
+    "commission_refunded",
     "updated_at",
 ]
 
@@ -341,7 +342,8 @@ def platform_due(order: NetworkOrder) -> int:
         net = net_commission(order)
     else:
         return 0
-    return net - (order.buyer_share + order.promoter_share - order.reversed_amount)
+    # A refund (维权) report takes its commission off what the network pays, before or after settlement.
+    return net - order.commission_refunded - (order.buyer_share + order.promoter_share - order.reversed_amount)
 
 
 def platform_posted(order_pks: Iterable[int]) -> dict[int, tuple[int, int]]:

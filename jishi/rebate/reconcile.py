@@ -49,7 +49,7 @@ class Reconciliation:
 
 
 def _network_net(order: NetworkOrder) -> int:
-    return 0 if order.status in TERMINAL else net_commission(order)
+    return 0 if order.status in TERMINAL else max(0, net_commission(order) - order.commission_refunded)
 
 
 def _credited(order: NetworkOrder) -> int:
@@ -150,6 +150,7 @@ def check_rebates() -> list[str]:
         "commission_estimate",
         "commission_actual",
         "service_fee",
+        "commission_refunded",
     )
     for order in orders.iterator(chunk_size=2000):
         problems.extend(_platform_problems(order, platform.pop(order.pk, (0, 0))))
