@@ -7,14 +7,14 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
 
 from .credentials import decrypt_secret
-from .models import Network, RebateSource
+from .models import Network, OrderStatus, RebateSource
 from .reports import BEIJING, OrderReport, ReportError, format_beijing, from_jd, from_pdd, from_taobao
 from .signing import jd_sign, pdd_sign, top_sign
 
@@ -265,11 +265,37 @@ class PddAdapter(_HttpAdapter):
         rows, total = self._page(start, end, 1, count=True)
         pages = math.ceil(total / self.PAGE_SIZE)
         if pages <= 1:
-            yield _read(from_pdd, rows)
+            yield self.clarify(_read(from_pdd, rows))
             return
         for page in range(pages, 0, -1):
             rows, _total = self._page(start, end, page, count=False)
-            yield _read(from_pdd, rows)
+            yield self.clarify(_read(from_pdd, rows))
+
+    DETAIL_TYPE = "pdd.ddk.order.detail.get"
+    # 审核失败 (4) is a refund or another failure: the order's detail says which (``return_status``
+    # 0 none, 1 after-sale open, 2 after-sale done, i.e. refunded).
+    AMBIGUOUS = {"4"}
+    RETURN_DONE = "2"
+
+    def order_detail(self, order_sn: str) -> dict[str, Any]:
+        """``pdd.ddk.order.detail.get`` of one order (its ``order_detail_response``)."""
+        body = self.call(self.DETAIL_TYPE, {"order_sn": order_sn})
+        return dict(body.get("order_detail_response") or {})
+
+    def clarify(self, page: Page) -> Page:
+        """Ask the detail of each order the increment report leaves ambiguous; a refunded one is
+        reported ``refunded``. A detail the network refuses leaves the order as reported."""
+        reports = []
+        for report in page.reports:
+            if report.raw_status in self.AMBIGUOUS:
+                try:
+                    detail = self.order_detail(report.order_id)
+                except NetworkError:
+                    detail = {}
+                if str(detail.get("return_status", "")) == self.RETURN_DONE:
+                    report = replace(report, status=OrderStatus.REFUNDED)
+            reports.append(report)
+        return Page(reports, page.errors)
 
 
 def _pdd_value(value: Any) -> str:

@@ -350,6 +350,8 @@ class FakePdd(FakeNetwork):
         stamp = _int(params.get("timestamp"), 0)
         if not self.timestamp_ok(datetime.fromtimestamp(stamp, BEIJING) if stamp else None):
             return self.refuse("timestamp", self.error(10020, "timestamp已过期"))
+        if params.get("type") == PDD_DETAIL_TYPE:
+            return self.handle_detail(params)
         if params.get("type") != self.TYPE:
             return self.refuse("type", self.error(10002, "type不存在"))
         start_s, end_s = _int(params.get("start_update_time"), 0), _int(params.get("end_update_time"), 0)
@@ -379,6 +381,16 @@ class FakePdd(FakeNetwork):
             self.rows[moved]["order_modify_at"] = int(moment.timestamp())
             self.updated[moved] = moment
         return {"order_list_get_response": body}
+
+    def handle_detail(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.ddk.order.detail.get``: the order as the increment report has it, with ``return_status``."""
+        row = self.rows.get((params.get("order_sn", ""),))
+        if row is None:
+            return self.refuse("order_sn", self.error(50001, "业务参数错误", "订单不存在"))
+        return {"order_detail_response": {"return_status": 0, **row, "request_id": f"fake{self.calls}"}}
+
+
+PDD_DETAIL_TYPE = "pdd.ddk.order.detail.get"
 
 
 class FakeJd(FakeNetwork):
