@@ -323,8 +323,8 @@ def grant_many(source: str, grants: Sequence[OrderGrant]) -> set[int]:
             )
         postings = ledger.post_many(requests)
         new = [g for g, p in zip(grants, postings, strict=True) if p.created]
-        announced = []
-        rows = []
+        announced: list[tuple[str, dict[str, Any]]] = []
+        rows: list[Commission] = []
         for g in new:
             shares = [s for s in g.shares if s.amount > 0]
             owed: dict[int, int] = defaultdict(int)

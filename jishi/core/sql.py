@@ -118,8 +118,8 @@ def update_many(
     q = connection.ops.quote_name
     meta = model._meta
     assert meta.pk is not None
-    chosen = [meta.get_field(name) for name in fields]
-    columns = [meta.pk, *chosen]
+    chosen: list[Any] = [meta.get_field(name) for name in fields]
+    columns: list[Any] = [meta.pk, *chosen]
     cast = connection.vendor == "postgresql"
 
     def slot(field: Any) -> str:
