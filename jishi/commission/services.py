@@ -309,9 +309,10 @@ def grant_many(source: str, grants: Sequence[OrderGrant]) -> set[int]:
             (s.beneficiary_id for g in grants for s in g.shares if s.amount > 0), AccountKind.COMMISSION_FROZEN
         )
         requests = []
+        expense = _expense()
         for g in grants:
             shares = [s for s in g.shares if s.amount > 0]
-            legs: list[tuple[Account, int]] = [(_expense(), -sum(s.amount for s in shares))]
+            legs: list[tuple[Account, int]] = [(expense, -sum(s.amount for s in shares))]
             legs.extend((frozen[s.beneficiary_id], s.amount) for s in shares)
             requests.append(
                 ledger.PostingRequest(
@@ -519,6 +520,7 @@ def reverse_many(source: str, reversals: Sequence[OrderReversal]) -> dict[int, i
             planned.append((reversal, legs))
         debts = _locked_accounts(debt_users, AccountKind.COMMISSION_DEBT, receivable=True)
         accounts = {"frozen": frozen, "available": available, "debt": debts}
+        expense = _expense()
         requests = []
         for reversal, legs in planned:
             total = sum(fen for _role, _uid, fen in legs)
@@ -529,7 +531,7 @@ def reverse_many(source: str, reversals: Sequence[OrderReversal]) -> dict[int, i
                 ledger.PostingRequest(
                     kind="commission_reversal",
                     key=f"commission:reverse:{source}:{reversal.order_id}:{reversal.refund_key}",
-                    legs=[(accounts[role][uid], -fen) for role, uid, fen in legs] + [(_expense(), total)],
+                    legs=[(accounts[role][uid], -fen) for role, uid, fen in legs] + [(expense, total)],
                     reference=f"order:{reversal.order_id}",
                 )
             )

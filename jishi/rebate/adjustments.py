@@ -269,7 +269,7 @@ def _apply_refund(order: NetworkOrder, row: OrderAdjustment) -> int:
     )
     order.reversed_amount += taken[order.pk]
     order.commission_refunded += amount
-    posting = _platform_posting(order, f"refund:{row.pk}", *held, platform_due(order))
+    posting = _platform_posting(order, f"refund:{row.pk}", *held, platform_due(order), {})
     if posting is not None:
         ledger.post_many([posting])
     _PageWrites(orders=[order]).flush()

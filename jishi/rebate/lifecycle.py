@@ -369,6 +369,21 @@ def platform_posted(order_pks: Iterable[int]) -> dict[int, tuple[int, int]]:
     return out
 
 
+PlatformAccounts = dict[str, tuple[Account, Account, Account]]
+
+
+def _platform_accounts(network: str, cache: PlatformAccounts) -> tuple[Account, Account, Account]:
+    """(pending revenue, revenue, the network's receivable), read once per page into ``cache``."""
+    found = cache.get(network)
+    if found is None:
+        found = cache[network] = (
+            platform_pending_account(),
+            platform_revenue_account(),
+            network_receivable_account(network),
+        )
+    return found
+
+
 def platform_posted_all() -> dict[int, tuple[int, int]]:
     """``platform_posted`` of every order that has platform postings (one query, for the check)."""
     pending, revenue = platform_pending_account().pk, platform_revenue_account().pk
@@ -391,16 +406,17 @@ def platform_posted_all() -> dict[int, tuple[int, int]]:
 
 
 def _platform_posting(
-    order: NetworkOrder, step: str, held: int, recognised: int, due: int
+    order: NetworkOrder, step: str, held: int, recognised: int, due: int, accounts: PlatformAccounts
 ) -> ledger.PostingRequest | None:
     """Bring the order's platform revenue from (``held`` pending, ``recognised``) to ``due``,
     pending or recognised as its credit says; the difference comes from the network receivable."""
     want_held = due if order.credit == CreditState.PENDING else 0
     want_recognised = due if order.credit == CreditState.AVAILABLE else 0
+    pending, revenue, receivable = _platform_accounts(order.network, accounts)
     legs = [
-        (platform_pending_account(), want_held - held),
-        (platform_revenue_account(), want_recognised - recognised),
-        (network_receivable_account(order.network), (held + recognised) - (want_held + want_recognised)),
+        (pending, want_held - held),
+        (revenue, want_recognised - recognised),
+        (receivable, (held + recognised) - (want_held + want_recognised)),
     ]
     legs = [(account, amount) for account, amount in legs if amount]
     if not legs:
@@ -430,12 +446,13 @@ def move_credits(orders: Sequence[NetworkOrder], rules: _Rules, page: _PageWrite
         return granted
     posted = platform_posted(o.pk for o in to_settle + to_reverse)
     requests: list[ledger.PostingRequest | None] = []
+    accounts: PlatformAccounts = {}
     _settle_all(to_settle, page)
     for order in to_settle:
-        requests.append(_platform_posting(order, "settled", *posted[order.pk], platform_due(order)))
+        requests.append(_platform_posting(order, "settled", *posted[order.pk], platform_due(order), accounts))
     _reverse_all(to_reverse)
     for order in to_reverse:
-        requests.append(_platform_posting(order, "reversed", *posted[order.pk], 0))
+        requests.append(_platform_posting(order, "reversed", *posted[order.pk], 0, accounts))
     ledger.post_many([r for r in requests if r is not None])
     return granted
 
@@ -462,7 +479,8 @@ def _grant_all(orders: list[NetworkOrder], rules: _Rules) -> int:
         order.credit = CreditState.PENDING
         total += buyer_share + promoter_share
     commission.grant_many(SOURCE, grants)
-    platform = [_platform_posting(o, "pending", 0, 0, platform_due(o)) for o in orders]
+    accounts: PlatformAccounts = {}
+    platform = [_platform_posting(o, "pending", 0, 0, platform_due(o), accounts) for o in orders]
     ledger.post_many([r for r in platform if r is not None])
     return total
 
