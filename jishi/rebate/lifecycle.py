@@ -1,5 +1,10 @@
 """The rebate life cycle: network reports upserted into orders, and each order's rebate through
-the ledger. The only writer of ``NetworkOrder`` and ``OrderAnomaly``.
+the ledger. The only writer of ``NetworkOrder`` and ``OrderAnomaly`` (refund and penalty cases,
+``adjustments``, write through its page helpers).
+
+A page of reports is written set-based (see ``record_reports``); the platform's share of each order
+is posted beside the people's: pending revenue while pending, revenue once settled, given back to
+the network's receivable on reversal (``platform_due`` says what it should be, to the fen).
 
 paid → pending (frozen commissions of source ``rebate`` for the buyer 自购 and their promoter 分享,
 the platform keeps the rest; split by the allocation helper); settled → available (lowered first
