@@ -25,7 +25,7 @@ from jishi.core.conf import setting
 from jishi.core.errors import Conflict, InvalidInput, NotFound
 from jishi.core.models import Account, AccountKind
 from jishi.core.money import BP_DENOMINATOR, allocate, apply_rate
-from jishi.core.sql import insert_once
+from jishi.core.sql import insert_many_once, insert_once, update_many
 from jishi.orders.models import AfterSale, AfterSaleStatus, Order
 
 from .models import (
@@ -282,6 +282,262 @@ def _open_debt(user_id: int) -> tuple[Account, int]:
     debt = ledger.receivable_account(user_id, AccountKind.COMMISSION_DEBT)
     debt = Account.objects.select_for_update().get(pk=debt.pk)
     return debt, max(0, -debt.balance)
+
+
+# --- the same, a page of orders at a time ---------------------------------------------
+# A rebate sync writes a hundred network orders a page: these do what ``grant``,
+# ``release_now`` and ``reverse_for_refund`` do for each, with the same idempotency keys and
+# ledger legs, in a fixed number of statements per page (rows locked in id order).
+
+
+@dataclass(frozen=True)
+class OrderGrant:
+    order_id: int
+    order_number: str
+    buyer_id: int
+    shares: Sequence[Share]
+    freeze_days: int = 0
+
+
+def grant_many(source: str, grants: Sequence[OrderGrant]) -> set[int]:
+    """``grant`` for several orders; returns the order ids granted now (not before)."""
+    grants = [g for g in grants if any(s.amount > 0 for s in g.shares)]
+    if not grants:
+        return set()
+    with transaction.atomic():
+        frozen = ledger.user_accounts(
+            (s.beneficiary_id for g in grants for s in g.shares if s.amount > 0), AccountKind.COMMISSION_FROZEN
+        )
+        requests = []
+        expense = _expense()
+        for g in grants:
+            shares = [s for s in g.shares if s.amount > 0]
+            legs: list[tuple[Account, int]] = [(expense, -sum(s.amount for s in shares))]
+            legs.extend((frozen[s.beneficiary_id], s.amount) for s in shares)
+            requests.append(
+                ledger.PostingRequest(
+                    kind="commission_grant",
+                    key=f"commission:grant:{source}:{g.order_id}",
+                    legs=legs,
+                    reference=f"order:{g.order_id}",
+                )
+            )
+        postings = ledger.post_many(requests)
+        new = [g for g, p in zip(grants, postings, strict=True) if p.created]
+        announced: list[tuple[str, dict[str, Any]]] = []
+        rows: list[Commission] = []
+        for g in new:
+            shares = [s for s in g.shares if s.amount > 0]
+            owed: dict[int, int] = defaultdict(int)
+            for s in shares:
+                owed[s.beneficiary_id] += s.amount
+            announced.append(
+                (
+                    "commission.frozen",
+                    {
+                        "source": source,
+                        "order_id": g.order_id,
+                        "order_number": g.order_number,
+                        "amounts": [{"user_id": uid, "amount": amount} for uid, amount in sorted(owed.items())],
+                        "freeze_days": g.freeze_days,
+                    },
+                )
+            )
+            rows.extend(
+                Commission(
+                    key=f"{source}:{g.order_id}:{s.line_id}:{s.level}:{s.beneficiary_id}",
+                    source=source,
+                    beneficiary_id=s.beneficiary_id,
+                    buyer_id=g.buyer_id,
+                    order_id=g.order_id,
+                    order_number=g.order_number,
+                    line_id=s.line_id,
+                    product_id=s.product_id,
+                    level=s.level,
+                    base_amount=s.base_amount,
+                    rate_bp=s.rate_bp,
+                    amount=s.amount,
+                    freeze_days=g.freeze_days,
+                )
+                for s in shares
+            )
+        events.publish_many(announced)
+        Commission.objects.bulk_create(rows, batch_size=1000)
+    return {g.order_id for g in new}
+
+
+def _locked_accounts(user_ids: set[int], kind: str, receivable: bool = False) -> dict[int, Account]:
+    """Each user's account of ``kind``, created if missing, locked in id order (one query once they exist)."""
+    if not user_ids:
+        return {}
+    if receivable:
+        keys = [f"user:{uid}:{kind}" for uid in user_ids]
+        if Account.objects.filter(key__in=keys).count() < len(keys):
+            Account.objects.bulk_create(
+                [
+                    Account(key=f"user:{uid}:{kind}", owner_id=uid, kind=kind, allow_negative=True)
+                    for uid in sorted(user_ids)
+                ],
+                ignore_conflicts=True,
+            )
+    else:
+        ledger.user_accounts(user_ids, kind)
+    rows = Account.objects.select_for_update().filter(owner_id__in=list(user_ids), kind=kind).order_by("pk")
+    return {a.owner_id: a for a in rows}  # type: ignore[misc]
+
+
+def release_many(source: str, order_ids: Sequence[int], now: datetime | None = None) -> int:
+    """``release_now`` for several orders of ``source``: frozen → available, debt repaid first."""
+    now = now or timezone.now()
+    if not order_ids:
+        return 0
+    with transaction.atomic():
+        rows = list(
+            Commission.objects.select_for_update()
+            .filter(source=source, order_id__in=list(order_ids), status=CommissionStatus.FROZEN)
+            .order_by("id")
+        )
+        if not rows:
+            return 0
+        users = {c.beneficiary_id for c in rows if c.remaining > 0}
+        debts = _locked_accounts(users, AccountKind.COMMISSION_DEBT, receivable=True)
+        frozen = ledger.user_accounts(users, AccountKind.COMMISSION_FROZEN)
+        available = ledger.user_accounts(users, AccountKind.COMMISSION_AVAILABLE)
+        owed = {uid: max(0, -debt.balance) for uid, debt in debts.items()}
+        requests = []
+        announced = []
+        for commission in rows:
+            amount = commission.remaining
+            user_id = commission.beneficiary_id
+            if amount > 0:
+                repay = min(amount, owed[user_id])
+                owed[user_id] -= repay
+                legs = [(frozen[user_id], -amount)]
+                if repay:
+                    legs.append((debts[user_id], repay))
+                if amount - repay:
+                    legs.append((available[user_id], amount - repay))
+                requests.append(
+                    ledger.PostingRequest(
+                        kind="commission_unfreeze",
+                        key=f"commission:unfreeze:{commission.pk}",
+                        legs=legs,
+                        reference=f"order:{commission.order_id}",
+                    )
+                )
+            announced.append(
+                (
+                    "commission.available",
+                    {
+                        "commission_id": commission.pk,
+                        "user_id": user_id,
+                        "amount": amount,
+                        "order_number": commission.order_number,
+                        "source": commission.source,
+                    },
+                )
+            )
+        ledger.post_many(requests)
+        Commission.objects.filter(pk__in=[c.pk for c in rows]).update(
+            status=CommissionStatus.AVAILABLE, available_at=now
+        )
+        events.publish_many(announced)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class OrderReversal:
+    """One ``reverse_for_refund`` call: ``lines`` maps line id → refunded base (ignored when ``full``)."""
+
+    order_id: int
+    refund_key: str
+    lines: dict[int, int]
+    full: bool
+
+
+def reverse_many(source: str, reversals: Sequence[OrderReversal]) -> dict[int, int]:
+    """``reverse_for_refund`` for several orders of ``source``; fen reversed by order id
+    (0 for a replayed refund key). Each order's reversal is one posting under the same key."""
+    out = {r.order_id: 0 for r in reversals}
+    if not reversals:
+        return out
+    with transaction.atomic():
+        fresh = insert_many_once(
+            CommissionRefund,
+            [{"order_id": r.order_id, "refund_key": r.refund_key} for r in reversals],
+            conflict=["order_id", "refund_key"],
+            returning=["order_id", "refund_key"],
+        )
+        applied = {(int(order_id), key) for order_id, key in fresh}
+        todo = [r for r in reversals if (r.order_id, r.refund_key) in applied]
+        if not todo:
+            return out
+        rows = list(
+            Commission.objects.select_for_update()
+            .filter(order_id__in=sorted({r.order_id for r in todo}), source=source)
+            .exclude(status=CommissionStatus.REVERSED)
+            .order_by("id")
+        )
+        by_order: dict[int, list[Commission]] = defaultdict(list)
+        for row in rows:
+            by_order[row.order_id].append(row)
+        released_users = {c.beneficiary_id for c in rows if c.status != CommissionStatus.FROZEN}
+        available = _locked_accounts(released_users, AccountKind.COMMISSION_AVAILABLE)
+        frozen = ledger.user_accounts({c.beneficiary_id for c in rows}, AccountKind.COMMISSION_FROZEN)
+        balances = {uid: a.balance for uid, a in available.items()}
+        debt_users: set[int] = set()
+        planned: list[tuple[OrderReversal, list[tuple[str, int, int]]]] = []  # (account role, user, fen)
+        changed: list[Commission] = []
+        for reversal in todo:
+            groups: dict[int | None, list[Commission]] = defaultdict(list)
+            for row in by_order.get(reversal.order_id, []):
+                if reversal.full or row.line_id in reversal.lines:
+                    groups[row.line_id].append(row)
+            legs: list[tuple[str, int, int]] = []
+            for line_id, group in groups.items():
+                refunded_base = group[0].refunded_base + reversal.lines.get(line_id or 0, 0)
+                for commission, target in zip(group, _targets(group, refunded_base, reversal.full), strict=True):
+                    delta = max(0, min(target, commission.amount) - commission.reversed_amount)
+                    was_frozen = commission.status == CommissionStatus.FROZEN
+                    commission.reversed_amount += delta
+                    commission.refunded_base = refunded_base
+                    if commission.reversed_amount == commission.amount:
+                        commission.status = CommissionStatus.REVERSED
+                    changed.append(commission)
+                    if not delta:
+                        continue
+                    user_id = commission.beneficiary_id
+                    if was_frozen:
+                        legs.append(("frozen", user_id, delta))
+                        continue
+                    take = min(delta, balances.get(user_id, 0))
+                    balances[user_id] = balances.get(user_id, 0) - take
+                    if take:
+                        legs.append(("available", user_id, take))
+                    if delta - take:
+                        legs.append(("debt", user_id, delta - take))
+                        debt_users.add(user_id)
+            planned.append((reversal, legs))
+        debts = _locked_accounts(debt_users, AccountKind.COMMISSION_DEBT, receivable=True)
+        accounts = {"frozen": frozen, "available": available, "debt": debts}
+        expense = _expense()
+        requests = []
+        for reversal, legs in planned:
+            total = sum(fen for _role, _uid, fen in legs)
+            out[reversal.order_id] += total
+            if not total:
+                continue
+            requests.append(
+                ledger.PostingRequest(
+                    kind="commission_reversal",
+                    key=f"commission:reverse:{source}:{reversal.order_id}:{reversal.refund_key}",
+                    legs=[(accounts[role][uid], -fen) for role, uid, fen in legs] + [(expense, total)],
+                    reference=f"order:{reversal.order_id}",
+                )
+            )
+        update_many(Commission, changed, ["reversed_amount", "refunded_base", "status"])
+        ledger.post_many(requests)
+    return out
 
 
 # --- totals and withdrawals ---------------------------------------------------------

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import local_cache
 from .errors import Conflict
 from .models import Account, AccountKind, Entry, Transaction, Unit
-from .sql import CachedQuery, insert_once
+from .sql import CachedQuery, insert_many_once, insert_once
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,132 @@ def post(
             if rows.update(balance=F("balance") + amount) != 1:
                 raise InsufficientBalance(account)
     return Posting(transaction_id, created=True)
+
+
+@dataclass(frozen=True)
+class PostingRequest:
+    """One balanced transaction for ``post_many``: the arguments ``post`` takes."""
+
+    kind: str
+    key: str
+    legs: Sequence[tuple[Account, int]]
+    reference: str = ""
+    memo: str = ""
+
+
+def _merged(request: PostingRequest) -> tuple[dict[int, int], dict[int, Account]]:
+    merged: dict[int, int] = defaultdict(int)
+    accounts: dict[int, Account] = {}
+    for account, amount in request.legs:
+        merged[account.pk] += amount
+        accounts[account.pk] = account
+    if sum(merged.values()) != 0:
+        raise LedgerError(f"unbalanced posting {request.key}: {dict(merged)}")
+    if len({a.unit for a in accounts.values()}) > 1:
+        raise LedgerError(f"posting {request.key} mixes units")
+    return {pk: amount for pk, amount in merged.items() if amount}, accounts
+
+
+def post_many(requests: Sequence[PostingRequest]) -> list[Posting]:
+    """Post several balanced transactions, each once per key, in a handful of statements
+    whatever their number (a page of rebate orders, a batch of releases). One ``Posting`` per
+    request, in order.
+
+    The invariants of ``post`` hold for each request: balanced, one unit, a key replayed with
+    the same legs is answered ``created=False`` and with other legs refused (``KeyReused``).
+    Tracked balances are locked in account-id order and each must cover every debit of the
+    batch before any credit of it (so no order of the postings could have overdrawn it); one
+    that cannot fails the whole batch with InsufficientBalance, like ``post`` fails its caller.
+    """
+    if not requests:
+        return []
+    wanted: dict[str, dict[int, int]] = {}
+    accounts: dict[int, Account] = {}
+    first: dict[str, PostingRequest] = {}
+    for request in requests:
+        merged, legs = _merged(request)
+        accounts.update(legs)
+        if request.key in wanted:
+            if wanted[request.key] != merged:
+                log.error("posting %s given twice with other legs", request.key)
+                raise KeyReused(fields={"key": [request.key]})
+            continue
+        wanted[request.key] = merged
+        first[request.key] = request
+    with transaction.atomic(savepoint=False):
+        inserted = insert_many_once(
+            Transaction,
+            [
+                {"key": r.key, "kind": r.kind, "reference": r.reference[:120], "memo": r.memo[:255]}
+                for r in first.values()
+            ],
+            conflict=["key"],
+            returning=["id", "key"],
+        )
+        ids = {key: int(pk) for pk, key in inserted}
+        created = set(ids)
+        replayed = [key for key in first if key not in created]
+        if replayed:
+            posted: dict[str, dict[int, int]] = {key: {} for key in replayed}
+            rows = Entry.objects.filter(transaction__key__in=replayed).values_list(
+                "transaction__key", "transaction_id", "account_id", "amount"
+            )
+            for key, transaction_id, account_id, amount in rows:
+                ids[key] = transaction_id
+                posted[key][account_id] = amount
+            for key in replayed:
+                if key not in ids:
+                    ids[key] = Transaction.objects.only("id").get(key=key).pk
+                if posted[key] != wanted[key]:
+                    log.error("posting %s replayed with other legs: %s != %s", key, wanted[key], posted[key])
+                    raise KeyReused(fields={"key": [key]})
+        Entry.objects.bulk_create(
+            [
+                Entry(transaction_id=ids[key], account_id=account_id, amount=amount)
+                for key in first
+                if key in created
+                for account_id, amount in wanted[key].items()
+            ],
+            batch_size=2000,
+        )
+        net: dict[int, int] = defaultdict(int)
+        debits: dict[int, int] = defaultdict(int)
+        for key in created:
+            for account_id, amount in wanted[key].items():
+                if accounts[account_id].track_balance:
+                    net[account_id] += amount
+                    debits[account_id] += min(0, amount)
+        _apply_balances(net, debits, accounts)
+    return [Posting(ids[r.key], created=r.key in created and first[r.key] is r) for r in requests]
+
+
+def _apply_balances(net: dict[int, int], debits: dict[int, int], accounts: dict[int, Account]) -> None:
+    """Tracked balances changed by ``net``, each row locked (id order) and checked against its debits."""
+    ids = sorted(pk for pk in net if net[pk] or debits[pk])
+    if not ids:
+        return
+    if len(ids) == 1:
+        account_id = ids[0]
+        rows = Account.objects.filter(pk=account_id)
+        if not accounts[account_id].allow_negative and debits[account_id] < 0:
+            rows = rows.filter(balance__gte=-debits[account_id])
+        if rows.update(balance=F("balance") + net[account_id]) != 1:
+            raise InsufficientBalance(accounts[account_id])
+        return
+    locked = (
+        Account.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "balance", "allow_negative")
+    )
+    for account_id, current, allow_negative in locked:
+        if not allow_negative and current + debits[account_id] < 0:
+            raise InsufficientBalance(accounts[account_id])
+    changed = [pk for pk in ids if net[pk]]
+    if changed:
+        Account.objects.filter(pk__in=changed).update(
+            balance=F("balance") + Case(*(When(pk=pk, then=Value(net[pk])) for pk in changed), default=Value(0))
+        )
 
 
 def transfer(

@@ -7,14 +7,14 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
 
 from .credentials import decrypt_secret
-from .models import Network, RebateSource
+from .models import Network, OrderStatus, RebateSource
 from .reports import BEIJING, OrderReport, ReportError, format_beijing, from_jd, from_pdd, from_taobao
 from .signing import jd_sign, pdd_sign, top_sign
 
@@ -159,6 +159,65 @@ class TaobaoAdapter(_HttpAdapter):
                 yield from self._window(piece, piece_end)
                 piece = piece_end
 
+    def fetch_refunds(self, start: datetime) -> Iterator[list[dict[str, Any]]]:
+        """``taobao.tbk.relation.refund``: 维权 cases of channel orders (``biz_type`` 1, relation_id)
+        updated (``search_type`` 5) at or after ``start``, pages of 100 by ``page_no``."""
+        page_no = 1
+        while True:
+            option = {
+                "page_size": REFUND_PAGE_SIZE,
+                "search_type": 5,
+                "refund_type": 0,
+                "start_time": format_beijing(start),
+                "page_no": page_no,
+                "biz_type": 1,
+            }
+            body = self.call(REFUND_METHOD, {"search_option": json.dumps(option, separators=(",", ":"))})
+            rows, total = _top_list(body, "tbk_relation_refund_response")
+            yield rows
+            if not rows or page_no * REFUND_PAGE_SIZE >= total:
+                return
+            page_no += 1
+
+    def fetch_penalties(self, start: datetime, span_days: int) -> Iterator[list[dict[str, Any]]]:
+        """``taobao.tbk.dg.punish.order.get``: penalised orders created within ``span_days`` (1–30) of ``start``."""
+        if not 1 <= span_days <= PENALTY_MAX_SPAN_DAYS:
+            raise ValueError("span_days must be 1–30")
+        page_no = 1
+        while True:
+            option = {
+                "start_time": format_beijing(start),
+                "span": span_days,
+                "page_size": PENALTY_PAGE_SIZE,
+                "page_no": page_no,
+            }
+            body = self.call(PENALTY_METHOD, {"af_order_option": json.dumps(option, separators=(",", ":"))})
+            rows, total = _top_list(body, "tbk_dg_punish_order_get_response")
+            yield rows
+            if not rows or page_no * PENALTY_PAGE_SIZE >= total:
+                return
+            page_no += 1
+
+
+# --- Taobao refund (维权) and penalty reports -------------------------------------------------
+
+
+def _top_list(body: dict[str, Any], response: str) -> tuple[list[dict[str, Any]], int]:
+    """``{response: {result: {data: {results: {result: [...]}, total_count}}}}`` of the TOP report APIs."""
+    result = body.get(response, {}).get("result") or {}
+    if result.get("biz_error_code") not in (None, 0, "0", ""):
+        raise NetworkError(str(result.get("biz_error_code")), str(result.get("biz_error_desc") or ""))
+    data = result.get("data") or {}
+    rows = (data.get("results") or {}).get("result") or []
+    return list(rows), int(data.get("total_count") or 0)
+
+
+REFUND_METHOD = "taobao.tbk.relation.refund"
+REFUND_PAGE_SIZE = 100
+PENALTY_METHOD = "taobao.tbk.dg.punish.order.get"
+PENALTY_PAGE_SIZE = 100
+PENALTY_MAX_SPAN_DAYS = 30
+
 
 class PddAdapter(_HttpAdapter):
     """``pdd.ddk.order.list.increment.get``: windows ≤ 24 h within the last 90 days, pages fetched
@@ -206,11 +265,37 @@ class PddAdapter(_HttpAdapter):
         rows, total = self._page(start, end, 1, count=True)
         pages = math.ceil(total / self.PAGE_SIZE)
         if pages <= 1:
-            yield _read(from_pdd, rows)
+            yield self.clarify(_read(from_pdd, rows))
             return
         for page in range(pages, 0, -1):
             rows, _total = self._page(start, end, page, count=False)
-            yield _read(from_pdd, rows)
+            yield self.clarify(_read(from_pdd, rows))
+
+    DETAIL_TYPE = "pdd.ddk.order.detail.get"
+    # 审核失败 (4) is a refund or another failure: the order's detail says which (``return_status``
+    # 0 none, 1 after-sale open, 2 after-sale done, i.e. refunded).
+    AMBIGUOUS = {"4"}
+    RETURN_DONE = "2"
+
+    def order_detail(self, order_sn: str) -> dict[str, Any]:
+        """``pdd.ddk.order.detail.get`` of one order (its ``order_detail_response``)."""
+        body = self.call(self.DETAIL_TYPE, {"order_sn": order_sn})
+        return dict(body.get("order_detail_response") or {})
+
+    def clarify(self, page: Page) -> Page:
+        """Ask the detail of each order the increment report leaves ambiguous; a refunded one is
+        reported ``refunded``. A detail the network refuses leaves the order as reported."""
+        reports = []
+        for report in page.reports:
+            if report.raw_status in self.AMBIGUOUS:
+                try:
+                    detail = self.order_detail(report.order_id)
+                except NetworkError:
+                    detail = {}
+                if str(detail.get("return_status", "")) == self.RETURN_DONE:
+                    report = replace(report, status=OrderStatus.REFUNDED)
+            reports.append(report)
+        return Page(reports, page.errors)
 
 
 def _pdd_value(value: Any) -> str:

@@ -189,6 +189,8 @@ class FakeTaobao(FakeNetwork):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.promotion_mode = False
+        self.refunds: dict[str, dict[str, Any]] = {}  # 维权 cases by key, with their update time
+        self.penalties: dict[str, dict[str, Any]] = {}  # penalised sub-orders by tb_trade_id
 
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:
         row["modified_time"] = format_beijing(moment)
@@ -206,6 +208,11 @@ class FakeTaobao(FakeNetwork):
             return self.refuse("sign", self.error(25, "Invalid signature", "isv.invalid-signature", ""))
         if not self.timestamp_ok(_beijing(params.get("timestamp"))):
             return self.refuse("timestamp", self.error(31, "Invalid timestamp", "isv.invalid-timestamp", ""))
+        report = {REFUND_METHOD: self.handle_refunds, PENALTY_METHOD: self.handle_penalties}.get(
+            params.get("method", "")
+        )
+        if report is not None:
+            return report(params)
         if params.get("method") != self.METHOD:
             return self.refuse("method", self.error(22, "Invalid method", "isv.invalid-method", ""))
         start, end = _beijing(params.get("start_time")), _beijing(params.get("end_time"))
@@ -243,6 +250,81 @@ class FakeTaobao(FakeNetwork):
         }
         return {"tbk_order_details_get_response": {"data": data, "request_id": f"fake{self.calls}"}}
 
+    def put_refund(self, row: dict[str, Any], updated_at: datetime | None = None) -> dict[str, Any]:
+        """Add or change a 维权 case (by ``tb_trade_id`` and ``tk_refund_time``), updated at ``updated_at``."""
+        moment = (updated_at or self.clock()).astimezone(BEIJING).replace(microsecond=0)
+        key = f"{row['tb_trade_id']}:{row.get('tk_refund_time', '')}"
+        with self.lock:
+            merged = {**self.refunds.get(key, {}), **row, "modified_time": format_beijing(moment)}
+            self.refunds[key] = merged
+        return merged
+
+    def put_penalty(self, row: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.penalties[str(row["tb_trade_id"])] = dict(row)
+        return row
+
+    def handle_refunds(self, params: dict[str, str]) -> dict[str, Any]:
+        option = _option(params, "search_option")
+        start = _beijing(option.get("start_time")) if option else None
+        if option is None or start is None or _int(option.get("search_type"), 0) not in {1, 2, 3, 4, 5}:
+            return self.refuse(
+                "search_option", self.error(15, "Remote service error", "isv.invalid-parameter", "search_option")
+            )
+        size, page_no = _int(option.get("page_size"), 20), _int(option.get("page_no"), 1)
+        if not 1 <= size <= 100 or page_no < 1:
+            return self.refuse(
+                "page_size", self.error(15, "Remote service error", "isv.invalid-parameter", "page_size")
+            )
+        # Only search_type 5 (update time) is served by update time; the others by the case's creation.
+        field = "modified_time" if option.get("search_type") == 5 else "tk_refund_time"
+        chosen = sorted(
+            (row for row in self.refunds.values() if (_beijing(row.get(field)) or start) >= start),
+            key=lambda row: (row.get(field) or "", str(row["tb_trade_id"])),
+        )
+        page = chosen[(page_no - 1) * size : page_no * size]
+        return _top_page("tbk_relation_refund_response", [dict(r) for r in page], page_no, size, len(chosen))
+
+    def handle_penalties(self, params: dict[str, str]) -> dict[str, Any]:
+        option = _option(params, "af_order_option")
+        start = _beijing(option.get("start_time")) if option else None
+        span = _int(option.get("span"), 0) if option else 0
+        if option is None or start is None or not 1 <= span <= 30:
+            return self.refuse(
+                "af_order_option", self.error(15, "Remote service error", "isv.invalid-parameter", "span 1-30")
+            )
+        size, page_no = _int(option.get("page_size"), 20), _int(option.get("page_no"), 1)
+        if not 1 <= size <= 100 or page_no < 1:
+            return self.refuse(
+                "page_size", self.error(15, "Remote service error", "isv.invalid-parameter", "page_size")
+            )
+        end = start + timedelta(days=span)
+        chosen = sorted(
+            (r for r in self.penalties.values() if start <= (_beijing(r.get("tk_trade_create_time")) or start) < end),
+            key=lambda r: str(r["tb_trade_id"]),
+        )
+        page = chosen[(page_no - 1) * size : page_no * size]
+        return _top_page("tbk_dg_punish_order_get_response", [dict(r) for r in page], page_no, size, len(chosen))
+
+
+# --- Taobao refund (维权) and penalty reports ----------------------------------------------------
+
+REFUND_METHOD = "taobao.tbk.relation.refund"
+PENALTY_METHOD = "taobao.tbk.dg.punish.order.get"
+
+
+def _option(params: dict[str, str], name: str) -> dict[str, Any] | None:
+    try:
+        option = json.loads(params.get(name) or "")
+    except ValueError:
+        return None
+    return option if isinstance(option, dict) else None
+
+
+def _top_page(response: str, rows: list[dict[str, Any]], page_no: int, size: int, total: int) -> dict[str, Any]:
+    data = {"page_no": page_no, "page_size": size, "total_count": total, "results": {"result": rows}}
+    return {response: {"result": {"data": data, "result_code": 200, "result_msg": "ok", "biz_error_code": 0}}}
+
 
 class FakePdd(FakeNetwork):
     network = "pdd"
@@ -268,6 +350,8 @@ class FakePdd(FakeNetwork):
         stamp = _int(params.get("timestamp"), 0)
         if not self.timestamp_ok(datetime.fromtimestamp(stamp, BEIJING) if stamp else None):
             return self.refuse("timestamp", self.error(10020, "timestamp已过期"))
+        if params.get("type") == PDD_DETAIL_TYPE:
+            return self.handle_detail(params)
         if params.get("type") != self.TYPE:
             return self.refuse("type", self.error(10002, "type不存在"))
         start_s, end_s = _int(params.get("start_update_time"), 0), _int(params.get("end_update_time"), 0)
@@ -297,6 +381,16 @@ class FakePdd(FakeNetwork):
             self.rows[moved]["order_modify_at"] = int(moment.timestamp())
             self.updated[moved] = moment
         return {"order_list_get_response": body}
+
+    def handle_detail(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.ddk.order.detail.get``: the order as the increment report has it, with ``return_status``."""
+        row = self.rows.get((params.get("order_sn", ""),))
+        if row is None:
+            return self.refuse("order_sn", self.error(50001, "业务参数错误", "订单不存在"))
+        return {"order_detail_response": {"return_status": 0, **row, "request_id": f"fake{self.calls}"}}
+
+
+PDD_DETAIL_TYPE = "pdd.ddk.order.detail.get"
 
 
 class FakeJd(FakeNetwork):
@@ -434,3 +528,36 @@ def generate(
         )
         made.append(fake.put(row, moment))
     return made
+
+
+def taobao_refund_row(
+    n: int, refund_status: int = 2, commission: int = 500, refund_time: str = "2026-11-26 10:00:00", **extra: Any
+) -> dict[str, Any]:
+    """A ``taobao.tbk.relation.refund`` result row for the order ``taobao_row(n, …)`` (``commission`` in fen)."""
+    row = {
+        "tb_trade_parent_id": 2_000_000_000_000 + n,
+        "tb_trade_id": int(f"{2_000_000_000_000 + n}1"),
+        "relation_id": 0,
+        "refund_status": refund_status,
+        "refund_type": 1,
+        "refund_fee": _yuan(commission * 20),
+        "tk_commission_fee_refund_pub": _yuan(commission),
+        "tk_subsidy_fee_refund_pub": "0.00",
+        "tk_refund_time": refund_time,
+        "tk_refund_suit_time": refund_time if refund_status == 2 else "",
+        "tb_auction_title": f"淘宝好物 {n % 50}",
+    }
+    row.update(extra)
+    return row
+
+
+def taobao_penalty_row(n: int, punish_status: str = "0", created: str = "2026-11-20 10:00:00") -> dict[str, Any]:
+    """A ``taobao.tbk.dg.punish.order.get`` result row for the order ``taobao_row(n, …)``."""
+    return {
+        "tb_trade_id": int(f"{2_000_000_000_000 + n}1"),
+        "relation_id": 0,
+        "punish_status": punish_status,
+        "violation_type": "订单虚假交易",
+        "tk_trade_create_time": created,
+        "settle_month": 202611,
+    }

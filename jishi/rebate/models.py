@@ -30,6 +30,7 @@ class RebateSource(models.Model):
     enabled = models.BooleanField(_("启用"), default=True)
     promotion_mode = models.BooleanField(_("大促模式（淘宝 20 分钟窗口）"), default=False)
     synced_until = models.DateTimeField(_("已同步至"), null=True, blank=True)
+    refunds_until = models.DateTimeField(_("维权退款已同步至"), null=True, blank=True)
     last_run_at = models.DateTimeField(_("最近同步"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("最近成功"), null=True, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
@@ -189,6 +190,7 @@ class NetworkOrder(models.Model):
     promoter_share = models.BigIntegerField(_("分享返利（分）"), default=0)
     platform_share = models.BigIntegerField(_("平台留存（分）"), default=0)
     reversed_amount = models.BigIntegerField(_("已扣回（分）"), default=0)
+    commission_refunded = models.BigIntegerField(_("维权退回佣金（分）"), default=0)
     ordered_at = models.DateTimeField(_("下单时间"), null=True, blank=True)
     network_updated_at = models.DateTimeField(_("联盟更新时间"), null=True, blank=True)
     settled_at = models.DateTimeField(_("结算时间"), null=True, blank=True)
@@ -230,6 +232,8 @@ class AnomalyKind(models.TextChoices):
     CHANGED_AFTER_SETTLEMENT = "changed_after_settlement", _("结算后佣金变动")
     UNKNOWN_STATUS = "unknown_status", _("未知状态码")
     SETTLED_ABOVE_ESTIMATE = "settled_above_estimate", _("结算佣金高于预估")
+    REFUND_CHANGED = "refund_changed", _("维权金额变动")
+    PENALTY_LIFTED = "penalty_lifted", _("处罚解冻")
 
 
 class OrderAnomaly(models.Model):
@@ -264,3 +268,39 @@ class SyncRun(models.Model):
         verbose_name = _("同步记录")
         verbose_name_plural = _("同步记录")
         ordering = ["-id"]
+
+
+class AdjustmentKind(models.TextChoices):
+    REFUND = "refund", _("维权退款")
+    PENALTY = "penalty", _("违规处罚")
+
+
+class OrderAdjustment(models.Model):
+    """One refund (维权) case or penalty the network reported against an order line, applied once.
+
+    Kept even when the order is not known yet (or not yet credited): it is applied when it is."""
+
+    source = models.ForeignKey(RebateSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    network = models.CharField(_("联盟"), max_length=8, choices=Network.choices)
+    kind = models.CharField(_("类型"), max_length=8, choices=AdjustmentKind.choices)
+    key = models.CharField(_("联盟编号"), max_length=128)
+    network_order_id = models.CharField(_("订单号"), max_length=64, blank=True)
+    sub_order_id = models.CharField(_("子订单号"), max_length=64)
+    order = models.ForeignKey(NetworkOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="adjustments")
+    raw_status = models.CharField(_("联盟状态码"), max_length=16)
+    commission_refund = models.BigIntegerField(_("应退佣金（分）"), default=0)
+    refund_fee = models.BigIntegerField(_("维权金额（分）"), default=0)
+    applied_amount = models.BigIntegerField(_("已扣回佣金（分）"), default=0)
+    applied_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("联盟时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("维权与处罚")
+        verbose_name_plural = _("维权与处罚")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["network", "kind", "key"], name="rebate_adjustment_once")]
+        indexes = [models.Index(fields=["applied_at", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from jishi.commission.models import Commission, CommissionSource, CommissionStatus
 
-from .lifecycle import net_commission, split_shares
+from .lifecycle import net_commission, platform_due, platform_posted_all, split_shares
 from .models import CreditState, NetworkOrder, OrderAnomaly, RebateSource, ReviewState
 from .statuses import TERMINAL
 from .sync import sync_lag
@@ -49,7 +49,7 @@ class Reconciliation:
 
 
 def _network_net(order: NetworkOrder) -> int:
-    return 0 if order.status in TERMINAL else net_commission(order)
+    return 0 if order.status in TERMINAL else max(0, net_commission(order) - order.commission_refunded)
 
 
 def _credited(order: NetworkOrder) -> int:
@@ -138,10 +138,22 @@ def check_rebates() -> list[str]:
             still_frozen=Sum("amount", filter=Q(status=CommissionStatus.FROZEN)),
         )
     }
+    platform = platform_posted_all()
     orders = NetworkOrder.objects.exclude(credit=CreditState.NONE).only(
-        "pk", "credit", "buyer_share", "promoter_share", "platform_share", "base_amount", "reversed_amount"
+        "pk",
+        "credit",
+        "buyer_share",
+        "promoter_share",
+        "platform_share",
+        "base_amount",
+        "reversed_amount",
+        "commission_estimate",
+        "commission_actual",
+        "service_fee",
+        "commission_refunded",
     )
     for order in orders.iterator(chunk_size=2000):
+        problems.extend(_platform_problems(order, platform.pop(order.pk, (0, 0))))
         row = sums.pop(order.pk, None)
         if row is None:
             problems.append(f"rebate order {order.pk} is {order.credit} but has no commissions")
@@ -158,4 +170,16 @@ def check_rebates() -> list[str]:
             break
     for order_id in list(sums)[:20]:
         problems.append(f"rebate commissions of order {order_id} have no credited rebate order")
+    for order_pk, held in list(platform.items())[:20]:
+        if held != (0, 0):
+            problems.append(f"platform revenue {held} posted for rebate order {order_pk}, which is not credited")
     return problems
+
+
+def _platform_problems(order: NetworkOrder, held: tuple[int, int]) -> list[str]:
+    """The platform's share of a credited order sits where its credit says, to the fen."""
+    due = platform_due(order)
+    wanted = {CreditState.PENDING: (due, 0), CreditState.AVAILABLE: (0, due)}.get(CreditState(order.credit), (0, 0))
+    if held == wanted:
+        return []
+    return [f"rebate order {order.pk} is {order.credit}: platform (pending, revenue) {held} != {wanted}"]

@@ -7,7 +7,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import TaskLockedException
 from huey.storage import RedisStorage
 
-from . import goods, sync
+from . import adjustments, goods, sync
 from .models import RebateSource
 
 LOCK_SECONDS = 3600  # a crashed worker's lock lapses after an hour
@@ -32,6 +32,18 @@ def sync_rebate_sources() -> int:
     for source_id in ids:
         sync_rebate_source(source_id)
     return len(ids)
+
+
+@db_periodic_task(crontab(minute="17"))
+def sync_rebate_adjustments() -> int:
+    """Taobao refund (维权) and penalty reports of every enabled source, hourly; returns cases applied."""
+    applied = 0
+    for source_id in RebateSource.objects.filter(enabled=True).values_list("pk", flat=True):
+        try:
+            applied += adjustments.sync_adjustments(source_id).applied
+        except adjustments.NetworkError:
+            continue  # recorded on the source; the next hour tries again from the same watermark
+    return applied
 
 
 @db_periodic_task(crontab(minute="7"))

@@ -70,4 +70,7 @@ def test_check_rebates_finds_a_row_that_disagrees_with_the_ledger() -> None:
     assert reconcile.check_rebates() == []
     order = NetworkOrder.objects.get()
     NetworkOrder.objects.filter(pk=order.pk).update(buyer_share=600, platform_share=400)
-    assert reconcile.check_rebates() == [f"rebate order {order.pk} shares != commissions 500"]
+    assert reconcile.check_rebates() == [
+        f"rebate order {order.pk} is pending: platform (pending, revenue) (500, 0) != (400, 0)",
+        f"rebate order {order.pk} shares != commissions 500",
+    ]
