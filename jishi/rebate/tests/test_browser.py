@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from jishi.distribution import services as distribution
 from jishi.rebate import feeds, lifecycle
-from jishi.rebate.links import link_for
+from jishi.rebate.links import record_link as link_for
 from jishi.rebate.models import Network, OrderStatus, TrackedLink
 from jishi.testing.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 
@@ -121,6 +121,7 @@ def test_goods_feed_take_coupon_and_copy_the_code(live_server: Any, browser: Bro
     page.goto(f"{live_server.url}/rebate/")
     cards.filter(has_text="无线蓝牙耳机").click()
     expect(page.locator("#rebate-price")).to_have_text("¥169.00")
+    link_for(promoter, Network.TAOBAO)  # the buyer's relation_id, registered before (test_registration)
     page.click("#rebate-take")
     link = TrackedLink.objects.get(user=promoter, network="taobao")
     expect(page.locator("#rebate-code")).to_have_text(f"￥{link.share_code}￥")
