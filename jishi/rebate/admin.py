@@ -67,7 +67,17 @@ class SourceForm(forms.ModelForm):
 class RebateSourceAdmin(ConsoleAdmin):
     console_group = "rebate"
     form = SourceForm
-    list_display = ("name", "network", "enabled", "promotion_mode", "synced_until", "lag", "last_run_at", "last_error")
+    list_display = (
+        "name",
+        "network",
+        "enabled",
+        "promotion_mode",
+        "synced_until",
+        "lag",
+        "last_run_at",
+        "last_error",
+        "goods_refreshed_at",
+    )
     list_filter = ("network", "enabled")
     readonly_fields = (
         "synced_until",

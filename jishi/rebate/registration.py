@@ -97,7 +97,8 @@ def _intent(user: User, network: str, source: RebateSource, taobao_session: str)
             )
             intent.refresh_from_db()
         elif not intent.session_encrypted:
-            raise AuthorizationRequired(_("请先授权淘宝账号"), code="taobao_authorization_required")
+            message = _("请先在集市 App 中授权淘宝账号，再领券")
+            raise AuthorizationRequired(message, code="taobao_authorization_required")
     elif intent.source_id is None:
         LinkRegistration.objects.filter(pk=intent.pk).update(source=source)
         intent.source_id = source.pk

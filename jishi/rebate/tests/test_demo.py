@@ -47,11 +47,10 @@ def test_demo_rebates_are_seeded_once() -> None:
     assert NetworkOrder.objects.filter(review=ReviewState.PENDING).count() == 3
     assert NetworkOrder.objects.exclude(promoter=None).exists()  # buyer 02's promoter shares
     assert RebateSource.objects.filter(last_error="").count() == 3
-    # the goods came from the fakes' search APIs through the adapters, pictures kept as URLs
+    # the goods came from the fakes' search APIs through the adapters and the feed mapping
     assert RebateSource.objects.filter(goods_error="").exclude(goods_refreshed_at=None).count() == 3
-    assert not RebateGoods.objects.exclude(image_urls=[]).filter(network="jd").exclude(
-        image_urls__0__startswith="http"
-    ).exists()
+    taobao = RebateGoods.objects.filter(network="taobao")
+    assert taobao.count() == 6 and not taobao.exclude(coupon_url__startswith="https://uland.taobao.com/").exists()
     # the demo buyers were registered on Taobao (relation_id) and Pinduoduo (备案) through the fakes
     registered = LinkRegistration.objects.filter(state=RegistrationState.DONE)
     assert set(registered.values_list("network", flat=True)) == {"taobao", "pdd"}

@@ -205,7 +205,7 @@ def test_storefront_take_tells_an_unauthorised_or_unreachable_network(fake_taoba
     buyer = UserFactory()
     client = signed_in(buyer)
     page = client.post(f"/rebate/g/{item}/take/", follow=True).content.decode()
-    assert "请先授权淘宝账号" in page and not TrackedLink.objects.exists()
+    assert "请先在集市 App 中授权淘宝账号，再领券" in page and not TrackedLink.objects.exists()
     source.endpoint = "http://127.0.0.1:9/router"
     source.save()
     with pytest.raises(DomainError):
