@@ -68,6 +68,15 @@ class FakeNetwork(ABC):
                 self._answer(params)
 
             def do_GET(self) -> None:
+                html = fake.page(urlparse(self.path))  # a page a buyer opens (Pinduoduo's 备案), if any
+                if html is not None:
+                    data = html.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 self._answer(dict(parse_qsl(urlparse(self.path).query, keep_blank_values=True)))
 
             def _answer(self, params: dict[str, str]) -> None:
@@ -157,6 +166,10 @@ class FakeNetwork(ABC):
     def refuse(self, why: str, body: dict[str, Any]) -> dict[str, Any]:
         self.refused.append(why)
         return body
+
+    def page(self, url: Any) -> str | None:
+        """The HTML of a page a buyer's browser opens on the network, or None (an API call)."""
+        return None
 
 
 def _text(value: Any) -> str:
@@ -264,6 +277,25 @@ class FakePdd(FakeNetwork):
 
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:
         row["order_modify_at"] = int(moment.timestamp())
+
+    REGISTRATION_PAGE = "/duo_transfer_channel.html"
+
+    def page(self, url: Any) -> str | None:
+        """Pinduoduo's 备案 page: opening it registers the pid + uid pair (the buyer taps 授权)."""
+        if url.path != self.REGISTRATION_PAGE:
+            return None
+        uid = dict(parse_qsl(url.query)).get("uid", "")
+        with self.lock:
+            if uid in self.offered:
+                self.authorized.add(uid)
+        done = uid in self.authorized
+        title = "授权成功，请返回集市领券" if done else "链接无效"
+        return (
+            '<!doctype html><html lang="zh-Hans"><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f'<title>拼多多备案</title><body style="font:16px sans-serif;text-align:center;padding:3em 1em">'
+            f'<h1 style="font-size:20px">{title}</h1></body></html>'
+        )
 
     @staticmethod
     def error(code: int, msg: str, sub_msg: str = "") -> dict[str, Any]:
@@ -553,7 +585,8 @@ def _pdd_prom_url(fake: FakePdd, params: dict[str, str]) -> dict[str, Any]:
     fake.offered.add(uid)
     if fake.auto_authorize:
         fake.authorized.add(uid)
-    url = f"https://mobile.yangkeduo.com/duo_transfer_channel.html?resourceType=10&pid={pids[0]}&cpsSign=fake-{uid}"
+    base = fake.url.rsplit("/", 1)[0]  # the fake's own host: the demo's buyers open it, nothing outside
+    url = f"{base}{fake.REGISTRATION_PAGE}?resourceType=10&pid={pids[0]}&uid={uid}"
     item = {"url": url, "mobile_url": url, "short_url": url, "mobile_short_url": url}
     return {"rp_promotion_url_generate_response": {"url_list": [item], "request_id": f"fake{fake.calls}"}}
 

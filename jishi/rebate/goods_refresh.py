@@ -50,7 +50,12 @@ def refresh_source_goods(
     """One source's goods refresh; a network error stops it (kept on the source), what was read stays."""
     source = RebateSource.objects.get(pk=source_id)
     result = RefreshResult(source.pk)
-    adapter = http_adapter(source, session)
+    try:
+        adapter = http_adapter(source, session)
+    except ValueError:  # the secret was written under another credential key
+        result.error = "credentials: the source secret cannot be decrypted with the configured key"
+        RebateSource.objects.filter(pk=source.pk).update(goods_error=result.error)
+        return result
     try:
         for keyword in keywords_of(source):
             result.keywords += 1

@@ -127,13 +127,15 @@ def _call_network(intent: LinkRegistration, session: requests.Session | None) ->
         source = source_for(intent.network)
     if source is None:
         raise NetworkError("no_source", "no enabled source for this network")
-    adapter = http_adapter(source, session)
+    try:
+        adapter = http_adapter(source, session)
+        buyer_session = decrypt_secret(intent.session_encrypted) if intent.session_encrypted else ""
+    except ValueError:  # a secret written under another credential key
+        raise NetworkError("credentials", "a secret cannot be decrypted with the configured key") from None
     if intent.network == Network.TAOBAO:
-        if not intent.session_encrypted:
+        if not buyer_session:
             raise NetworkError("no_session", "the buyer's Taobao authorisation is missing")
-        return Outcome(
-            tracking_id=adapter.register_buyer(uid=intent.uid, session=decrypt_secret(intent.session_encrypted))
-        )
+        return Outcome(tracking_id=adapter.register_buyer(uid=intent.uid, session=buyer_session))
     if adapter.buyer_registered(intent.uid):
         return Outcome(tracking_id=intent.uid)
     return Outcome(authorize_url=intent.authorize_url or adapter.registration_url(intent.uid))

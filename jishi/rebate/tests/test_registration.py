@@ -20,6 +20,7 @@ from jishi.rebate import feeds, links, registration
 from jishi.rebate.adapters import custom_parameters
 from jishi.rebate.fakes import FakeNetwork, goods_rows
 from jishi.rebate.models import LinkRegistration, Network, RebateGoods, RegistrationState, TrackedLink
+from jishi.rebate.registration import AuthorizationRequired
 from jishi.testing.factories import UserFactory
 
 from .conftest import source_for
@@ -120,7 +121,7 @@ def test_pdd_buyer_is_sent_to_the_registration_page_then_linked(fake_pdd: Any, b
     error = response.json()["error"]
     assert (response.status_code, error["code"]) == (409, "pdd_registration_required")
     url = error["fields"]["authorize_url"][0]
-    assert "pid=1000_2000" in url and url.startswith("https://")
+    assert "pid=1000_2000" in url and url.startswith(fake_pdd.url.rsplit("/", 1)[0])
     assert fake_pdd.offered == {f"jishi{buyer.pk}"}
     calls = fake_pdd.calls
     again = buyer_api.post(f"rebate/goods/{item}/link").json()["error"]
@@ -134,6 +135,20 @@ def test_pdd_buyer_is_sent_to_the_registration_page_then_linked(fake_pdd: Any, b
         and TrackedLink.objects.get(user=buyer).tracking_id == body["tracking_id"]
     )
     assert fake_pdd.refused == []
+
+
+def test_opening_the_pdd_registration_page_registers_the_buyer(fake_pdd: Any) -> None:
+    import requests
+
+    source_for(fake_pdd, pid="1000_2000")
+    buyer = UserFactory()
+    with pytest.raises(AuthorizationRequired) as offered:
+        links.link_for(buyer, Network.PDD)
+    unknown = requests.get(f"{fake_pdd.url.rsplit('/', 1)[0]}/duo_transfer_channel.html?uid=nobody", timeout=5)
+    assert "链接无效" in unknown.text and "nobody" not in fake_pdd.authorized
+    page = requests.get(offered.value.authorize_url, timeout=5)
+    assert page.status_code == 200 and "授权成功" in page.text
+    assert links.link_for(buyer, Network.PDD).tracking_id == f"jishi{buyer.pk}"
 
 
 def test_pdd_outage_is_502(fake_pdd: Any, buyer_api: Api) -> None:
