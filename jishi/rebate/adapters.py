@@ -40,6 +40,32 @@ class Page:
     errors: list[str]  # rows the adapter could not read, described (never the secret)
 
 
+@dataclass(frozen=True)
+class GoodsResult:
+    """One page of a network's goods search, in the network's own field names (``feeds`` maps them)."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    has_more: bool
+    cursor: str = ""  # what the next page asks with (Pinduoduo's ``list_id``)
+
+
+PDD_CUSTOM_PARAMETERS_MAX = 64
+
+
+def custom_parameters(uid: str) -> str:
+    """Pinduoduo's ``custom_parameters`` for a buyer: ``{"uid": …}``, at most 64 bytes."""
+    text = json.dumps({"uid": uid}, separators=(",", ":"))
+    if len(text.encode()) > PDD_CUSTOM_PARAMETERS_MAX:
+        raise ValueError("custom_parameters longer than 64 bytes")
+    return text
+
+
+def _absolute(url: Any) -> str:
+    text = str(url or "").strip()
+    return f"https:{text}" if text.startswith("//") else text
+
+
 class Adapter(Protocol):
     network: str
 
@@ -99,6 +125,52 @@ class TaobaoAdapter(_HttpAdapter):
 
     def max_window(self) -> timedelta:
         return self.PROMOTION_WINDOW if self.source.promotion_mode else self.NORMAL_WINDOW
+
+    # --- goods and buyer registration (channel relation_id) ---------------------------------
+
+    GOODS_METHOD = "taobao.tbk.dg.material.optional"
+    GOODS_PAGE_SIZE = 100  # the API's page_size range is 1–100
+    REGISTER_METHOD = "taobao.tbk.sc.publisher.info.save"
+
+    def adzone_id(self) -> str:
+        """The third number of the PID ``mm_<member>_<site>_<adzone>``."""
+        parts = self.source.pid.split("_")
+        if len(parts) != 4 or parts[0] != "mm" or not all(p.isdigit() for p in parts[1:]):
+            raise NetworkError("bad_pid", "the source's PID is not mm_<member>_<site>_<adzone>")
+        return parts[3]
+
+    def search_goods(self, keyword: str, page: int = 1, cursor: str = "") -> GoodsResult:
+        """Keyword search of coupon goods (``has_coupon``), ``map_data`` rows as the network sends them."""
+        body = self.call(
+            self.GOODS_METHOD,
+            {
+                "q": keyword,
+                "adzone_id": self.adzone_id(),
+                "page_no": page,
+                "page_size": self.GOODS_PAGE_SIZE,
+                "has_coupon": "true",
+            },
+        )
+        data = body.get("tbk_dg_material_optional_response") or {}
+        rows = list((data.get("result_list") or {}).get("map_data") or [])
+        total = int(data.get("total_results") or 0)
+        return GoodsResult(rows, total, bool(rows) and page * self.GOODS_PAGE_SIZE < total)
+
+    def register_buyer(self, *, uid: str, session: str) -> str:
+        """The buyer's channel ``relation_id`` under the source's inviter code. ``session`` is the
+        buyer's own Taobao authorisation (the sc APIs act for the authorised user); the network
+        answers the same relation_id again for a buyer already registered, so a retry is safe."""
+        if not self.source.inviter_code:
+            raise NetworkError("no_inviter_code", "the source has no channel inviter code")
+        body = self.call(
+            self.REGISTER_METHOD,
+            {"session": session, "inviter_code": self.source.inviter_code, "info_type": 1, "note": uid},
+        )
+        data = (body.get("tbk_sc_publisher_info_save_response") or {}).get("data") or {}
+        relation_id = str(data.get("relation_id") or "")
+        if not relation_id.isdigit():
+            raise NetworkError("bad_response", "no relation_id in the answer")
+        return relation_id
 
     def call(self, method: str, business: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -232,6 +304,57 @@ class PddAdapter(_HttpAdapter):
     def max_window(self) -> timedelta:
         return self.WINDOW
 
+    # --- goods and buyer registration (备案 of pid + custom_parameters) -----------------------
+
+    GOODS_TYPE = "pdd.ddk.goods.search"
+    GOODS_PAGE_SIZE = 100  # page_size 10–100
+    PROM_TYPE = "pdd.ddk.rp.prom.url.generate"
+    AUTHORITY_TYPE = "pdd.ddk.member.authority.query"
+    REGISTER_CHANNEL_TYPE = 10  # 生成绑定备案链接
+
+    def search_goods(self, keyword: str, page: int = 1, cursor: str = "") -> GoodsResult:
+        body = self.call(
+            self.GOODS_TYPE,
+            {
+                "keyword": keyword,
+                "page": page,
+                "page_size": self.GOODS_PAGE_SIZE,
+                "pid": self.source.pid or None,
+                "with_coupon": True,
+                "list_id": cursor or None,
+            },
+        )
+        data = body.get("goods_search_response") or {}
+        rows = list(data.get("goods_list") or [])
+        total = int(data.get("total_count") or 0)
+        more = bool(rows) and page * self.GOODS_PAGE_SIZE < total
+        return GoodsResult(rows, total, more, str(data.get("list_id") or ""))
+
+    def buyer_registered(self, uid: str) -> bool:
+        """``pdd.ddk.member.authority.query``: has this pid + ``{"uid"}`` pair been registered (备案)?"""
+        body = self.call(self.AUTHORITY_TYPE, {"pid": self.source.pid, "custom_parameters": custom_parameters(uid)})
+        data = body.get("authority_query_response")
+        if not isinstance(data, dict) or "bind" not in data:
+            raise NetworkError("bad_response", "no bind in the answer")
+        return str(data.get("bind")) == "1"
+
+    def registration_url(self, uid: str) -> str:
+        """The 备案 page the buyer opens once (``channel_type`` 10), from ``pdd.ddk.rp.prom.url.generate``."""
+        body = self.call(
+            self.PROM_TYPE,
+            {
+                "channel_type": self.REGISTER_CHANNEL_TYPE,
+                "p_id_list": json.dumps([self.source.pid]),
+                "custom_parameters": custom_parameters(uid),
+            },
+        )
+        urls = (body.get("rp_promotion_url_generate_response") or {}).get("url_list") or []
+        first = urls[0] if urls and isinstance(urls[0], dict) else {}
+        url = _absolute(first.get("mobile_url") or first.get("url"))
+        if not url.startswith(("http://", "https://")):
+            raise NetworkError("bad_response", "no registration url in the answer")
+        return url[:500]
+
     def call(self, api_type: str, business: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "type": api_type,
@@ -316,6 +439,25 @@ class JdAdapter(_HttpAdapter):
     def max_window(self) -> timedelta:
         return self.WINDOW
 
+    # --- goods (JD tracks buyers by subUnionId on the link: no registration) -----------------
+
+    GOODS_METHOD = "jd.union.open.goods.query"
+    GOODS_PAGE_SIZE = 30  # 单页数最大30
+
+    def search_goods(self, keyword: str, page: int = 1, cursor: str = "") -> GoodsResult:
+        request = {"keyword": keyword, "pageIndex": page, "pageSize": self.GOODS_PAGE_SIZE, "isCoupon": 1}
+        body = self.call(self.GOODS_METHOD, {"goodsReqDTO": request})
+        outer = body.get("jd_union_open_goods_query_responce") or {}
+        try:
+            result = json.loads(outer.get("queryResult") or "{}")
+        except ValueError:
+            raise NetworkError("bad_response", "queryResult is not JSON") from None
+        if int(result.get("code") or 0) != 200:
+            raise NetworkError(str(result.get("code")), str(result.get("message") or ""))
+        rows = list(result.get("data") or [])
+        total = int(result.get("totalCount") or 0)
+        return GoodsResult(rows, total, bool(rows) and page * self.GOODS_PAGE_SIZE < total)
+
     def call(self, method: str, business: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "method": method,
@@ -366,3 +508,8 @@ ADAPTERS: dict[str, type[_HttpAdapter]] = {
 
 def adapter_for(source: RebateSource, session: requests.Session | None = None) -> Adapter:
     return ADAPTERS[source.network](source, session)  # type: ignore[return-value]
+
+
+def http_adapter(source: RebateSource, session: requests.Session | None = None) -> Any:
+    """The concrete adapter (goods search and registration are network-specific methods)."""
+    return ADAPTERS[source.network](source, session)

@@ -19,6 +19,7 @@ from jishi.orders.admin import OperatorOnly, is_operator
 
 from . import lifecycle, reconcile, sources, splits
 from .models import (
+    LinkRegistration,
     NetworkOrder,
     OrderAnomaly,
     OrderStatus,
@@ -30,7 +31,7 @@ from .models import (
     UnmatchedOrder,
 )
 from .sync import sync_lag
-from .tasks import sync_rebate_source
+from .tasks import refresh_rebate_source_goods, sync_rebate_source
 
 
 def _error_text(exc: DomainError) -> str:
@@ -48,17 +49,46 @@ class SourceForm(forms.ModelForm):
 
     class Meta:
         model = RebateSource
-        fields = ("name", "network", "app_key", "secret", "pid", "endpoint", "enabled", "promotion_mode")
+        fields = (
+            "name",
+            "network",
+            "app_key",
+            "secret",
+            "pid",
+            "endpoint",
+            "enabled",
+            "promotion_mode",
+            "inviter_code",
+            "goods_keywords",
+        )
 
 
 @admin.register(RebateSource)
 class RebateSourceAdmin(ConsoleAdmin):
     console_group = "rebate"
     form = SourceForm
-    list_display = ("name", "network", "enabled", "promotion_mode", "synced_until", "lag", "last_run_at", "last_error")
+    list_display = (
+        "name",
+        "network",
+        "enabled",
+        "promotion_mode",
+        "synced_until",
+        "lag",
+        "last_run_at",
+        "last_error",
+        "goods_refreshed_at",
+    )
     list_filter = ("network", "enabled")
-    readonly_fields = ("synced_until", "last_run_at", "last_success_at", "last_error", "last_error_at")
-    actions = ["sync_now"]
+    readonly_fields = (
+        "synced_until",
+        "last_run_at",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "goods_refreshed_at",
+        "goods_error",
+    )
+    actions = ["sync_now", "refresh_goods_now"]
 
     @admin.display(description=_("同步延迟"))
     def lag(self, obj: RebateSource) -> str:
@@ -85,6 +115,36 @@ class RebateSourceAdmin(ConsoleAdmin):
         for source in queryset:
             sync_rebate_source(source.pk)
         self.message_user(request, _("已排队同步 %(n)d 个账号") % {"n": queryset.count()}, messages.SUCCESS)
+
+    @admin.action(description=_("刷新商品"))
+    def refresh_goods_now(self, request: HttpRequest, queryset: Any) -> None:
+        queued = 0
+        for source in queryset:
+            if source.goods_keywords.strip():
+                refresh_rebate_source_goods(source.pk)
+                queued += 1
+        if queued:
+            self.message_user(request, _("已排队刷新 %(n)d 个账号的商品") % {"n": queued}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("所选账号没有设置选品关键词"), messages.WARNING)
+
+
+@admin.register(LinkRegistration)
+class LinkRegistrationAdmin(OperatorOnly, ConsoleAdmin):
+    """Buyers' registrations on Taobao (relation_id) and Pinduoduo (备案): read-only, the job resumes them."""
+
+    console_group = "rebate"
+    list_display = ("user", "network", "state", "uid", "external_id", "attempts", "last_error", "updated_at")
+    list_filter = ("network", "state")
+    search_fields = ("user__phone", "uid", "external_id")
+    list_select_related = ("user",)
+    exclude = ("session_encrypted",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(SyncRun)

@@ -21,7 +21,7 @@ from jishi.distribution.services import get_settings as distribution_rules
 from . import goods, lifecycle, links, reconcile, sources, splits
 from .models import Network, NetworkOrder, RebateGoods, RebateSource, ReviewState
 from .sync import sync_lag
-from .tasks import sync_rebate_source
+from .tasks import refresh_rebate_source_goods, sync_rebate_source
 
 router = Router(auth=buyer_auth)
 public_router = Router()
@@ -112,10 +112,20 @@ class LinkOut(Schema):
     url: str
 
 
-@router.post("/rebate/goods/{goods_id}/link", response=responses(LinkOut))
-def goods_link(request: HttpRequest, goods_id: ObjectId) -> Any:
+class LinkIn(Schema):
+    # The buyer's Taobao authorisation (the token Taobao's login gives the app), needed once to
+    # register the buyer's channel relation_id; never stored past the registration.
+    taobao_session: str = Field("", max_length=200)
+
+
+@router.post("/rebate/goods/{goods_id}/link", response=responses(LinkOut, provider=True))
+def goods_link(request: HttpRequest, goods_id: ObjectId, payload: LinkIn | None = None) -> Any:
+    """The buyer's tracked link, registering the buyer on the network first where it needs that
+    (409 ``taobao_authorization_required`` / ``pdd_registration_required`` with ``authorize_url``
+    when the buyer must act; 502 when the network refused or did not answer)."""
     item = _active_goods(goods_id)
-    link = links.link_for(current_user(request), item.network)
+    session = payload.taobao_session.strip() if payload else ""
+    link = links.link_for(current_user(request), item.network, taobao_session=session)
     return {
         "network": link.network,
         "tracking_id": link.tracking_id,
@@ -238,6 +248,8 @@ class SourceIn(Schema):
     pid: str = Field("", max_length=64)
     enabled: bool = True
     promotion_mode: bool = False
+    inviter_code: str = Field("", max_length=32)
+    goods_keywords: str = Field("", max_length=500)
 
 
 class SourcePatch(Schema):
@@ -248,6 +260,8 @@ class SourcePatch(Schema):
     pid: str | None = Field(None, max_length=64)
     enabled: bool | None = None
     promotion_mode: bool | None = None
+    inviter_code: str | None = Field(None, max_length=32)
+    goods_keywords: str | None = Field(None, max_length=500)
 
 
 class SourceOut(Schema):
@@ -264,6 +278,10 @@ class SourceOut(Schema):
     last_run_at: datetime | None
     last_success_at: datetime | None
     last_error: str
+    inviter_code: str = ""
+    goods_keywords: str = ""
+    goods_refreshed_at: datetime | None = None
+    goods_error: str = ""
 
 
 def source_out(source: RebateSource) -> dict[str, Any]:
@@ -275,6 +293,7 @@ def source_out(source: RebateSource) -> dict[str, Any]:
         "last_run_at": source.last_run_at,
         "last_success_at": source.last_success_at,
         "last_error": source.last_error,
+        **{f: getattr(source, f) for f in ("inviter_code", "goods_keywords", "goods_refreshed_at", "goods_error")},
     }
 
 
@@ -303,6 +322,13 @@ def source_update(request: HttpRequest, source_id: ObjectId, payload: SourcePatc
 @admin_router.post("/rebate/sources/{source_id}/sync", response=responses(OkOut, 202))
 def source_sync(request: HttpRequest, source_id: ObjectId) -> Any:
     sync_rebate_source(_source(source_id).pk)
+    return Status(202, {"ok": True})
+
+
+@admin_router.post("/rebate/sources/{source_id}/goods-refresh", response=responses(OkOut, 202))
+def source_goods_refresh(request: HttpRequest, source_id: ObjectId) -> Any:
+    """Queue a goods refresh of this source from the network's search API."""
+    refresh_rebate_source_goods(_source(source_id).pk)
     return Status(202, {"ok": True})
 
 

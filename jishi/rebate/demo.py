@@ -1,6 +1,8 @@
-"""Demo rebates: coupon goods of the three networks, a source per network pointing at the local
-fakes, buyers' tracked links, and orders synced through the real adapters while they move
-paid → settled (one refunded). ``make demo`` then keeps the fakes running (``rebate_fakes``)."""
+"""Demo rebates: a source per network pointing at the local fakes, coupon goods refreshed from the
+fakes' search APIs through the real adapters, buyers registered (Taobao relation_id, Pinduoduo
+备案) and given tracked links, and orders synced through the real adapters while they move
+paid → settled (one refunded). ``make demo`` then keeps the fakes running (``rebate_fakes``),
+serving the same goods so the console's 刷新商品 works."""
 
 from __future__ import annotations
 
@@ -16,12 +18,15 @@ from django.utils import timezone
 
 from jishi.demo.seed import Progress, demo_buyers
 
-from . import feeds, links, sources, sync
+from . import goods_refresh, links, sources, sync
 from .fakes import FAKES, FakeNetwork, jd_row, pdd_row, taobao_row
-from .models import Network, NetworkOrder, RebateSource
+from .models import Network, NetworkOrder, RebateSource, TrackedLink
+from .registration import AuthorizationRequired
 
 DEMO_APP_KEY = "jishi-demo"
 DEMO_SECRET = "jishi-demo-secret"
+DEMO_INVITER_CODE = "JSDEMO"
+DEMO_PIDS: dict[str, str] = {Network.TAOBAO: "mm_100_200_300", Network.PDD: "10000_20000", Network.JD: "demo"}
 SOURCE_NAMES: dict[str, str] = {Network.TAOBAO: "演示淘宝联盟", Network.PDD: "演示多多进宝", Network.JD: "演示京东联盟"}
 STATE_FILE = "rebate-fakes.json"
 FAKE_PORT_BASE = 8600
@@ -113,11 +118,47 @@ def _jd_items() -> list[dict[str, Any]]:
     ]
 
 
+DEMO_ITEMS: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    Network.TAOBAO: _taobao_items,
+    Network.PDD: _pdd_items,
+    Network.JD: _jd_items,
+}
+
+
+def keywords(network: str) -> str:
+    """The demo source's search words: the categories of its goods."""
+    rows: dict[str, list[tuple[Any, ...]]] = {
+        Network.TAOBAO: TAOBAO_GOODS,
+        Network.PDD: PDD_GOODS,
+        Network.JD: JD_GOODS,
+    }
+    return ",".join(dict.fromkeys(str(row[1]) for row in rows[network]))
+
+
+def configure_fake(fake: FakeNetwork) -> FakeNetwork:
+    """A demo fake: the demo goods behind its search API, the demo inviter code, and Pinduoduo
+    buyers registered as soon as they are offered the 备案 page (as if they tapped through)."""
+    fake.goods = DEMO_ITEMS[fake.network]()  # type: ignore[attr-defined]
+    if fake.network == Network.TAOBAO:
+        fake.inviter_code = DEMO_INVITER_CODE  # type: ignore[attr-defined]
+    if fake.network == Network.PDD:
+        fake.auto_authorize = True  # type: ignore[attr-defined]
+    return fake
+
+
 def seed_goods(progress: Progress) -> int:
+    """The goods come from the fakes' search APIs through the adapters and the feed mapping."""
+    by_network = demo_sources()
+    fakes = {network: configure_fake(FAKES[network](DEMO_APP_KEY, DEMO_SECRET)).start() for network in SOURCE_NAMES}
     created = 0
-    for network, items in ((Network.TAOBAO, _taobao_items()), (Network.PDD, _pdd_items()), (Network.JD, _jd_items())):
-        created += feeds.import_goods(network, items).created
-    progress.update(1, 1)
+    try:
+        for done, (network, fake) in enumerate(fakes.items(), 1):
+            RebateSource.objects.filter(pk=by_network[network].pk).update(endpoint=fake.url)
+            created += goods_refresh.refresh_source_goods(by_network[network].pk).created
+            progress.update(done, len(fakes))
+    finally:
+        for fake in fakes.values():
+            fake.stop()
     return created
 
 
@@ -137,10 +178,21 @@ def demo_sources() -> dict[str, RebateSource]:
                     "app_key": DEMO_APP_KEY,
                     "secret": DEMO_SECRET,
                     "endpoint": "http://127.0.0.1:9/router",  # pointed at the running fakes by ``make demo``
-                    "pid": "mm_0_0_demo" if network == Network.TAOBAO else "demo",
+                    "pid": DEMO_PIDS[network],
+                    "inviter_code": DEMO_INVITER_CODE if network == Network.TAOBAO else "",
+                    "goods_keywords": keywords(network),
                 },
             )
     return found
+
+
+def demo_link(user: Any, network: str) -> TrackedLink:
+    """A demo buyer's link through the network's registration: Taobao with a demo authorisation,
+    Pinduoduo after the buyer "opens" the 备案 page the first call offers."""
+    try:
+        return links.link_for(user, network, taobao_session=f"demo-taobao-session-{user.pk}")
+    except AuthorizationRequired:
+        return links.link_for(user, network)
 
 
 # order number, buyer (phone suffix), fee in fen, final status: settled / refunded / paid
@@ -188,7 +240,7 @@ def seed_orders(progress: Progress) -> int:
     people = {u.phone[-2:]: u for u in demo_buyers() if u.phone}
     sources_by_network = demo_sources()
     now = timezone.now()
-    fakes = {network: FAKES[network](DEMO_APP_KEY, DEMO_SECRET).start() for network in SOURCE_NAMES}
+    fakes = {network: configure_fake(FAKES[network](DEMO_APP_KEY, DEMO_SECRET)).start() for network in SOURCE_NAMES}
     try:
         for network, fake in fakes.items():
             RebateSource.objects.filter(pk=sources_by_network[network].pk).update(
@@ -211,7 +263,7 @@ def _orders_through_fakes(
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     for network, fake in fakes.items():
         for n, suffix, fee, _final in ORDERS:
-            tracking = links.link_for(people[suffix], network).tracking_id
+            tracking = demo_link(people[suffix], network).tracking_id
             rows[(network, n)] = fake.put(_row(network, n, tracking, fee), paid_at + timedelta(minutes=n))
         # one order nobody's link explains: it waits in the review queue
         fake.put(_row(network, 99, "unknown-tracker", 560), paid_at + timedelta(minutes=30))

@@ -68,6 +68,15 @@ class FakeNetwork(ABC):
                 self._answer(params)
 
             def do_GET(self) -> None:
+                html = fake.page(urlparse(self.path))  # a page a buyer opens (Pinduoduo's 备案), if any
+                if html is not None:
+                    data = html.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 self._answer(dict(parse_qsl(urlparse(self.path).query, keep_blank_values=True)))
 
             def _answer(self, params: dict[str, str]) -> None:
@@ -158,6 +167,10 @@ class FakeNetwork(ABC):
         self.refused.append(why)
         return body
 
+    def page(self, url: Any) -> str | None:
+        """The HTML of a page a buyer's browser opens on the network, or None (an API call)."""
+        return None
+
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):
@@ -191,6 +204,9 @@ class FakeTaobao(FakeNetwork):
         self.promotion_mode = False
         self.refunds: dict[str, dict[str, Any]] = {}  # 维权 cases by key, with their update time
         self.penalties: dict[str, dict[str, Any]] = {}  # penalised sub-orders by tb_trade_id
+        self.goods: list[dict[str, Any]] = []  # map_data rows served by the goods search
+        self.inviter_code = "FAKEINVITE"  # the channel inviter code the fake accepts
+        self.relations: dict[str, str] = {}  # buyer session -> relation_id
 
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:
         row["modified_time"] = format_beijing(moment)
@@ -213,6 +229,8 @@ class FakeTaobao(FakeNetwork):
         )
         if report is not None:
             return report(params)
+        if params.get("method") in TAOBAO_API:
+            return TAOBAO_API[params["method"]](self, params)
         if params.get("method") != self.METHOD:
             return self.refuse("method", self.error(22, "Invalid method", "isv.invalid-method", ""))
         start, end = _beijing(params.get("start_time")), _beijing(params.get("end_time"))
@@ -334,9 +352,32 @@ class FakePdd(FakeNetwork):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.churn = 0  # how many more "updates while paging" to simulate
+        self.goods: list[dict[str, Any]] = []  # goods_list rows served by the goods search
+        self.authorized: set[str] = set()  # custom_parameters uids registered (备案) on the pid
+        self.offered: set[str] = set()  # uids a registration page was generated for
+        self.auto_authorize = False  # the demo: a buyer offered the page registers at once
 
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:
         row["order_modify_at"] = int(moment.timestamp())
+
+    REGISTRATION_PAGE = "/duo_transfer_channel.html"
+
+    def page(self, url: Any) -> str | None:
+        """Pinduoduo's 备案 page: opening it registers the pid + uid pair (the buyer taps 授权)."""
+        if url.path != self.REGISTRATION_PAGE:
+            return None
+        uid = dict(parse_qsl(url.query)).get("uid", "")
+        with self.lock:
+            if uid in self.offered:
+                self.authorized.add(uid)
+        done = uid in self.authorized
+        title = "授权成功，请返回集市领券" if done else "链接无效"
+        return (
+            '<!doctype html><html lang="zh-Hans"><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f'<title>拼多多备案</title><body style="font:16px sans-serif;text-align:center;padding:3em 1em">'
+            f'<h1 style="font-size:20px">{title}</h1></body></html>'
+        )
 
     @staticmethod
     def error(code: int, msg: str, sub_msg: str = "") -> dict[str, Any]:
@@ -352,6 +393,8 @@ class FakePdd(FakeNetwork):
             return self.refuse("timestamp", self.error(10020, "timestamp已过期"))
         if params.get("type") == PDD_DETAIL_TYPE:
             return self.handle_detail(params)
+        if params.get("type") in PDD_API:
+            return PDD_API[params["type"]](self, params)
         if params.get("type") != self.TYPE:
             return self.refuse("type", self.error(10002, "type不存在"))
         start_s, end_s = _int(params.get("start_update_time"), 0), _int(params.get("end_update_time"), 0)
@@ -398,6 +441,10 @@ class FakeJd(FakeNetwork):
     key_fields = ("orderId", "id")
     METHOD = "jd.union.open.order.row.query"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.goods: list[dict[str, Any]] = []  # data rows served by the goods query
+
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:
         row["modifyTime"] = format_beijing(moment)
 
@@ -417,6 +464,8 @@ class FakeJd(FakeNetwork):
             return self.refuse("sign", self.error("20", "签名错误"))
         if not self.timestamp_ok(_beijing(params.get("timestamp"))):
             return self.refuse("timestamp", self.error("21", "时间戳错误"))
+        if params.get("method") in JD_API:
+            return JD_API[params["method"]](self, params)
         if params.get("method") != self.METHOD:
             return self.refuse("method", self.error("22", "方法不存在"))
         try:
@@ -561,3 +610,253 @@ def taobao_penalty_row(n: int, punish_status: str = "0", created: str = "2026-11
         "tk_trade_create_time": created,
         "settle_month": 202611,
     }
+
+
+# --- goods search and buyer registration -----------------------------------------------------
+# The handlers below answer after the network's signature, app key and timestamp checks above.
+
+
+def _matches(keyword: str, *texts: Any) -> bool:
+    word = keyword.strip().lower()
+    return not word or any(word in str(t or "").lower() for t in texts)
+
+
+def _page(rows: list[dict[str, Any]], page: int, size: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows[(page - 1) * size : page * size]]
+
+
+def _taobao_goods(fake: FakeTaobao, params: dict[str, str]) -> dict[str, Any]:
+    if not params.get("adzone_id", "").isdigit():
+        return fake.refuse("adzone_id", fake.error(15, "Remote service error", "isv.invalid-parameter", "adzone_id"))
+    if not params.get("q") and not params.get("cat"):
+        return fake.refuse("q", fake.error(15, "Remote service error", "isv.invalid-parameter", "q 或 cat 必填"))
+    size, page = _int(params.get("page_size"), 20), _int(params.get("page_no"), 1)
+    if not 1 <= size <= 100 or page < 1:
+        return fake.refuse("page_size", fake.error(15, "Remote service error", "isv.invalid-parameter", "page_size"))
+    coupon_only = params.get("has_coupon") == "true"
+    found = [
+        g
+        for g in fake.goods
+        if _matches(params.get("q", ""), g.get("title"), g.get("category_name"))
+        and (not coupon_only or g.get("coupon_amount"))
+    ]
+    data = {"result_list": {"map_data": _page(found, page, size)}, "total_results": len(found)}
+    return {"tbk_dg_material_optional_response": {**data, "request_id": f"fake{fake.calls}"}}
+
+
+def _taobao_register(fake: FakeTaobao, params: dict[str, str]) -> dict[str, Any]:
+    session = params.get("session", "")
+    if not session:
+        return fake.refuse("session", fake.error(27, "Invalid session", "invalid-sessionkey", "session 缺失"))
+    if params.get("inviter_code") != fake.inviter_code:
+        return fake.refuse(
+            "inviter_code", fake.error(15, "Remote service error", "isv.invalid-parameter", "邀请码无效")
+        )
+    if params.get("info_type", "1") != "1":
+        return fake.refuse("info_type", fake.error(15, "Remote service error", "isv.invalid-parameter", "info_type"))
+    again = session in fake.relations
+    relation_id = fake.relations.setdefault(session, str(2_600_000_000 + len(fake.relations) + 1))
+    data = {
+        "relation_id": int(relation_id),
+        "account_name": f"渠道{relation_id[-4:]}",
+        "desc": "重复绑定渠道" if again else "绑定成功",
+    }
+    return {"tbk_sc_publisher_info_save_response": {"data": data, "request_id": f"fake{fake.calls}"}}
+
+
+TAOBAO_API: dict[str, Callable[[FakeTaobao, dict[str, str]], dict[str, Any]]] = {
+    "taobao.tbk.dg.material.optional": _taobao_goods,
+    "taobao.tbk.sc.publisher.info.save": _taobao_register,
+}
+
+
+def _pdd_uid(fake: FakePdd, params: dict[str, str]) -> str | None:
+    text = params.get("custom_parameters", "")
+    if not text or len(text.encode()) > 64:
+        return None
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return None
+    uid = loaded.get("uid") if isinstance(loaded, dict) else None
+    return str(uid) if uid else None
+
+
+def _pdd_goods(fake: FakePdd, params: dict[str, str]) -> dict[str, Any]:
+    size, page = _int(params.get("page_size"), 100), _int(params.get("page"), 1)
+    if not 10 <= size <= 100 or page < 1:
+        return fake.refuse("page_size", fake.error(50001, "业务参数错误", "page_size"))
+    coupon_only = params.get("with_coupon") == "true"
+    found = [
+        g
+        for g in fake.goods
+        if _matches(params.get("keyword", ""), g.get("goods_name"), g.get("category_name"))
+        and (not coupon_only or g.get("coupon_discount"))
+    ]
+    body = {"goods_list": _page(found, page, size), "total_count": len(found), "list_id": "fake-list"}
+    return {"goods_search_response": {**body, "search_id": f"fake{fake.calls}", "request_id": f"fake{fake.calls}"}}
+
+
+def _pdd_prom_url(fake: FakePdd, params: dict[str, str]) -> dict[str, Any]:
+    if params.get("channel_type") != "10":
+        return fake.refuse("channel_type", fake.error(50001, "业务参数错误", "channel_type"))
+    uid = _pdd_uid(fake, params)
+    if uid is None:
+        return fake.refuse("custom_parameters", fake.error(50001, "业务参数错误", "custom_parameters"))
+    try:
+        pids = json.loads(params.get("p_id_list") or "[]")
+    except ValueError:
+        pids = []
+    if not pids:
+        return fake.refuse("p_id_list", fake.error(50001, "业务参数错误", "p_id_list"))
+    fake.offered.add(uid)
+    if fake.auto_authorize:
+        fake.authorized.add(uid)
+    base = fake.url.rsplit("/", 1)[0]  # the fake's own host: the demo's buyers open it, nothing outside
+    url = f"{base}{fake.REGISTRATION_PAGE}?resourceType=10&pid={pids[0]}&uid={uid}"
+    item = {"url": url, "mobile_url": url, "short_url": url, "mobile_short_url": url}
+    return {"rp_promotion_url_generate_response": {"url_list": [item], "request_id": f"fake{fake.calls}"}}
+
+
+def _pdd_authority(fake: FakePdd, params: dict[str, str]) -> dict[str, Any]:
+    uid = _pdd_uid(fake, params)
+    if uid is None or not params.get("pid"):
+        return fake.refuse("custom_parameters", fake.error(50001, "业务参数错误", "custom_parameters / pid"))
+    bind = 1 if uid in fake.authorized else 0
+    return {"authority_query_response": {"bind": bind, "request_id": f"fake{fake.calls}"}}
+
+
+PDD_API: dict[str, Callable[[FakePdd, dict[str, str]], dict[str, Any]]] = {
+    "pdd.ddk.goods.search": _pdd_goods,
+    "pdd.ddk.rp.prom.url.generate": _pdd_prom_url,
+    "pdd.ddk.member.authority.query": _pdd_authority,
+}
+
+
+def _jd_goods(fake: FakeJd, params: dict[str, str]) -> dict[str, Any]:
+    try:
+        req = json.loads(params.get("360buy_param_json") or "{}")["goodsReqDTO"]
+    except (ValueError, KeyError, TypeError):
+        return fake.refuse("params", _jd_goods_result(400, "goodsReqDTO 缺失"))
+    size, page = _int(req.get("pageSize"), 20), _int(req.get("pageIndex"), 1)
+    if not 1 <= size <= 30 or page < 1:
+        return fake.refuse("page_size", _jd_goods_result(400, "pageSize 超出范围"))
+    coupon_only = str(req.get("isCoupon")) == "1"
+    found = [
+        g
+        for g in fake.goods
+        if _matches(str(req.get("keyword") or ""), g.get("skuName"), (g.get("categoryInfo") or {}).get("cid1Name"))
+        and (not coupon_only or (g.get("couponInfo") or {}).get("couponList"))
+    ]
+    return _jd_goods_result(200, "success", _page(found, page, size), len(found))
+
+
+def _jd_goods_result(
+    code: int, message: str, data: list[dict[str, Any]] | None = None, total: int = 0
+) -> dict[str, Any]:
+    inner = {"code": code, "message": message, "data": data or [], "totalCount": total}
+    return {"jd_union_open_goods_query_responce": {"code": "0", "queryResult": json.dumps(inner, ensure_ascii=False)}}
+
+
+JD_API: dict[str, Callable[[FakeJd, dict[str, str]], dict[str, Any]]] = {
+    "jd.union.open.goods.query": _jd_goods,
+}
+
+
+# --- generated goods -------------------------------------------------------------------------
+
+GOODS_WORDS = [
+    ("蓝牙耳机", "数码"),
+    ("保温杯", "日用"),
+    ("四件套", "家纺"),
+    ("卫衣", "服饰"),
+    ("积木", "玩具"),
+    ("护手霜", "美妆"),
+    ("抽纸", "日用"),
+    ("大米", "粮油"),
+]
+
+
+def goods_rows(
+    network: str, count: int, *, seed: int = 11, first: int = 0, coupon_end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``count`` coupon goods in ``network``'s own field names (prices in yuan text for Taobao and
+    JD, fen for Pinduoduo); picture addresses are data, never fetched."""
+    rng = random.Random(seed)
+    end = coupon_end or (_now() + timedelta(days=30))
+    rows = []
+    for i in range(count):
+        n = first + i
+        word, category = GOODS_WORDS[n % len(GOODS_WORDS)]
+        title = f"{word} 优选 {n}"
+        price = rng.randint(20, 400) * 100 - 10  # fen
+        coupon = min(price // 2, rng.choice([300, 500, 1000, 2000]))
+        picture = f"https://img.example.com/{network}/{n}.jpg"
+        if network == "taobao":
+            rows.append(
+                {
+                    "item_id": f"{650_000_000_000 + n}",
+                    "title": title,
+                    "category_name": category,
+                    "shop_title": f"{category}好店",
+                    "pict_url": picture,
+                    "small_images": {"string": [picture]},
+                    "zk_final_price": _yuan(price),
+                    "coupon_amount": str(coupon // 100),
+                    "coupon_start_fee": _yuan(coupon * 2),
+                    "coupon_start_time": (end - timedelta(days=60)).strftime("%Y-%m-%d"),
+                    "coupon_end_time": end.strftime("%Y-%m-%d"),
+                    "coupon_remain_count": rng.randint(10, 900),
+                    "commission_rate": str(rng.randint(5, 30) * 100),
+                    "volume": rng.randint(0, 20000),
+                    "item_url": f"https://item.taobao.com/item.htm?id={650_000_000_000 + n}",
+                    "coupon_share_url": f"//uland.taobao.com/coupon/edetail?e=fake{n}",
+                }
+            )
+        elif network == "pdd":
+            rows.append(
+                {
+                    "goods_sign": f"fake-pdd-{n}",
+                    "goods_id": 810_000_000 + n,
+                    "goods_name": title,
+                    "category_name": category,
+                    "mall_name": f"{category}工厂店",
+                    "goods_image_url": picture,
+                    "goods_thumbnail_url": picture,
+                    "min_group_price": price,
+                    "coupon_discount": coupon,
+                    "coupon_min_order_amount": coupon * 2,
+                    "coupon_start_time": int((end - timedelta(days=60)).timestamp()),
+                    "coupon_end_time": int(end.timestamp()),
+                    "coupon_remain_quantity": rng.randint(10, 900),
+                    "promotion_rate": rng.randint(5, 30) * 10,
+                    "sales_tip": f"{rng.randint(1, 9)}万+",
+                    "has_coupon": True,
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "skuId": 110_000_000 + n,
+                    "skuName": title,
+                    "categoryInfo": {"cid1Name": category},
+                    "shopInfo": {"shopName": f"{category}京东店"},
+                    "imageInfo": {"imageList": [{"url": picture}]},
+                    "priceInfo": {"price": price / 100},
+                    "couponInfo": {
+                        "couponList": [
+                            {
+                                "discount": coupon / 100,
+                                "quota": coupon * 2 / 100,
+                                "useStartTime": int((end - timedelta(days=60)).timestamp()) * 1000,
+                                "useEndTime": int(end.timestamp()) * 1000,
+                                "link": f"https://coupon.m.jd.com/coupons/show.action?key=fake{n}",
+                            }
+                        ]
+                    },
+                    "commissionInfo": {"commissionShare": rng.randint(2, 20)},
+                    "inOrderCount30Days": rng.randint(0, 9000),
+                    "materialUrl": f"item.jd.com/{110_000_000 + n}.html",
+                }
+            )
+    return rows

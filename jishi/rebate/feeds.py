@@ -87,6 +87,16 @@ def _text(row: dict[str, Any], path: str, limit: int) -> str:
     return "" if value is None else str(value).strip()[:limit]
 
 
+def _link(row: dict[str, Any], path: str) -> str:
+    """A link as the networks send it (Taobao ``//uland…``, JD ``item.jd.com/…``), made absolute."""
+    text = _text(row, path, 500)
+    if text.startswith("//"):
+        text = f"https:{text}"
+    elif text and not text.startswith(("http://", "https://")):
+        text = f"https://{text}"
+    return text[:500]
+
+
 def _count(value: Any) -> int:
     """Counts such as ``1234`` or PDD's ``"10万+"``."""
     text = str(value or "0").strip().rstrip("+")
@@ -143,7 +153,7 @@ def taobao_goods(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     item_id = _text(row, "item_id", 64) or _text(row, "num_iid", 64)
     return item_id, {
         "title": _text(row, "title", 200),
-        "image_urls": _urls(_get(row, "pict_url")) + _urls(_get(row, "small_images.string")),
+        "image_urls": list(dict.fromkeys(_urls(_get(row, "pict_url")) + _urls(_get(row, "small_images.string"))))[:9],
         "category": _text(row, "category_name", 32) or _text(row, "level_one_category_name", 32),
         "shop_name": _text(row, "shop_title", 100),
         "price": yuan_to_fen(_get(row, "zk_final_price"), "zk_final_price"),
@@ -154,8 +164,8 @@ def taobao_goods(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "coupon_remaining": _count(_get(row, "coupon_remain_count")),
         "commission_rate_bp": _rate_bp(_get(row, "commission_rate"), 10_000, "commission_rate"),
         "sales": _count(_get(row, "volume")),
-        "item_url": _text(row, "item_url", 500),
-        "coupon_url": _text(row, "coupon_share_url", 500),
+        "item_url": _link(row, "item_url"),
+        "coupon_url": _link(row, "coupon_share_url"),
     }
 
 
@@ -174,8 +184,8 @@ def pdd_goods(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "coupon_remaining": _count(_get(row, "coupon_remain_quantity")),
         "commission_rate_bp": _rate_bp(_get(row, "promotion_rate"), 1_000, "promotion_rate"),
         "sales": _count(_get(row, "sales_tip")),
-        "item_url": _text(row, "goods_url", 500),
-        "coupon_url": _text(row, "coupon_url", 500),
+        "item_url": _link(row, "goods_url"),
+        "coupon_url": _link(row, "coupon_url"),
     }
 
 
@@ -194,8 +204,8 @@ def jd_goods(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "coupon_remaining": _count(_get(row, "couponInfo.couponList.remainNum") or 1),
         "commission_rate_bp": _rate_bp(_get(row, "commissionInfo.commissionShare"), 100, "commissionShare"),
         "sales": _count(_get(row, "inOrderCount30Days")),
-        "item_url": _text(row, "materialUrl", 500),
-        "coupon_url": _text(row, "couponInfo.couponList.link", 500),
+        "item_url": _link(row, "materialUrl"),
+        "coupon_url": _link(row, "couponInfo.couponList.link"),
     }
 
 

@@ -81,11 +81,15 @@ GOODS_FIELDS = (
 
 
 def upsert_goods(network: str, item_id: str, fields: dict[str, Any]) -> tuple[RebateGoods, bool]:
-    """Create or refresh one item (a feed row) and its search terms."""
+    """Create or refresh one item (a feed row or a network search result) and its search terms.
+    An item the expiry job took off the feed comes back when the network lists it with a live coupon."""
     with transaction.atomic():
         goods, created = RebateGoods.objects.update_or_create(
             network=network, item_id=item_id, defaults={k: fields[k] for k in GOODS_FIELDS if k in fields}
         )
+        if not goods.is_active and coupon_live(goods):
+            RebateGoods.objects.filter(pk=goods.pk).update(is_active=True)
+            goods.is_active = True
         reindex(goods)
     return goods, created
 

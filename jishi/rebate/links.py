@@ -20,7 +20,8 @@ CODE_LENGTH = 11
 
 
 def tracking_id_for(user_id: int, network: str) -> str:
-    """Taobao ``relation_id`` (numeric), Pinduoduo ``custom_parameters`` uid, JD ``subUnionId``."""
+    """The local tracking id: PDD's ``custom_parameters`` uid, JD's ``subUnionId``; for Taobao a stand-in
+    (the real ``relation_id`` is the one ``taobao.tbk.sc.publisher.info.save`` gives back)."""
     if network == Network.TAOBAO:
         return str(3_000_000_000 + user_id)
     if network == Network.PDD:
@@ -28,22 +29,36 @@ def tracking_id_for(user_id: int, network: str) -> str:
     return f"jishi_{user_id}"
 
 
-def link_for(user: User, network: str) -> TrackedLink:
-    """The buyer's link on ``network``, created once (a race makes one row)."""
+def link_for(user: User, network: str, *, taobao_session: str = "") -> TrackedLink:
+    """The buyer's link on ``network``, made once and reused. JD's subUnionId needs nothing from
+    the network; Taobao and Pinduoduo register the buyer first (``registration``), outside any
+    transaction, and raise a 4xx (authorisation needed) or 502 (network refused or unreachable)."""
     found = TrackedLink.objects.filter(user=user, network=network).first()
     if found is not None:
         return found
+    from .registration import ensure_registered  # registration settles through this module
+
+    return ensure_registered(user, network, taobao_session=taobao_session)
+
+
+def record_link(user: User, network: str, tracking_id: str = "") -> TrackedLink:
+    """Write the buyer's link with a tracking id already known (JD's own, or one a network gave back
+    at registration); a race makes one row."""
+    found = TrackedLink.objects.filter(user=user, network=network).first()
+    if found is not None:
+        return found
+    tracking_id = tracking_id or tracking_id_for(user.pk, network)
     for _attempt in range(5):
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         try:
             with transaction.atomic():
-                return TrackedLink.objects.create(
-                    user=user, network=network, tracking_id=tracking_id_for(user.pk, network), share_code=code
-                )
+                return TrackedLink.objects.create(user=user, network=network, tracking_id=tracking_id, share_code=code)
         except IntegrityError:
             found = TrackedLink.objects.filter(user=user, network=network).first()
             if found is not None:
                 return found
+            if TrackedLink.objects.filter(network=network, tracking_id=tracking_id).exists():
+                raise
     raise IntegrityError("could not draw a free share code")
 
 

@@ -35,6 +35,14 @@ class RebateSource(models.Model):
     last_success_at = models.DateTimeField(_("最近成功"), null=True, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
     last_error_at = models.DateTimeField(_("错误时间"), null=True, blank=True)
+    inviter_code = models.CharField(
+        _("渠道邀请码（淘宝）"), max_length=32, blank=True, help_text=_("淘宝联盟渠道管理的邀请码，用于买家渠道备案")
+    )
+    goods_keywords = models.CharField(
+        _("选品关键词"), max_length=500, blank=True, help_text=_("逗号分隔；定时从联盟搜索带券商品")
+    )
+    goods_refreshed_at = models.DateTimeField(_("商品刷新时间"), null=True, blank=True)
+    goods_error = models.CharField(_("商品刷新错误"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -135,6 +143,45 @@ class TrackedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network}:{self.tracking_id}"
+
+
+class RegistrationState(models.TextChoices):
+    PENDING = "pending", _("备案中")
+    AWAITING_BUYER = "awaiting_buyer", _("待买家授权")
+    DONE = "done", _("已备案")
+    FAILED = "failed", _("备案失败")
+
+
+class LinkRegistration(models.Model):
+    """A buyer's registration (备案) on a network that needs one before its tracking id counts:
+    Taobao's channel ``relation_id`` (``taobao.tbk.sc.publisher.info.save``), Pinduoduo's member
+    authority for ``custom_parameters`` (``pdd.ddk.rp.prom.url.generate`` with ``channel_type`` 10).
+    Written as an intent before the network is called and settled after, so a crash in between
+    leaves a row the resume job finishes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rebate_registrations")
+    network = models.CharField(_("联盟"), max_length=8, choices=Network.choices)
+    source = models.ForeignKey(RebateSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(_("状态"), max_length=16, choices=RegistrationState.choices)
+    uid = models.CharField(_("自定义参数 uid"), max_length=32)
+    external_id = models.CharField(_("联盟编号（relation_id）"), max_length=64, blank=True)
+    authorize_url = models.CharField(_("买家授权链接"), max_length=500, blank=True)
+    session_encrypted = models.TextField(_("买家授权（加密）"), blank=True, editable=False)
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("买家备案")
+        verbose_name_plural = _("买家备案")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "network"], name="rebate_registration_per_user")]
+        indexes = [models.Index(fields=["state", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.network}:{self.uid}"
 
 
 class OrderStatus(models.TextChoices):

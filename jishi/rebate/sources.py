@@ -15,7 +15,7 @@ from jishi.core.errors import InvalidInput, NotFound
 from .credentials import encrypt_secret
 from .models import Network, RebateSource
 
-EDITABLE = ("name", "app_key", "pid", "endpoint", "enabled", "promotion_mode")
+EDITABLE = ("name", "app_key", "pid", "endpoint", "enabled", "promotion_mode", "inviter_code", "goods_keywords")
 
 
 def _check(data: dict[str, Any], *, creating: bool) -> None:

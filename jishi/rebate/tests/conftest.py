@@ -53,7 +53,7 @@ def tracked_buyer(network: str = Network.TAOBAO, promoter: Any = None) -> tuple[
     if promoter is not None:
         code = distribution.apply(promoter).code
         distribution.bind(buyer, code)
-    return buyer, links.link_for(buyer, network)
+    return buyer, links.record_link(buyer, network)
 
 
 def report(

@@ -10,7 +10,7 @@ from conftest import Api
 from jishi.accounts.services import issue_token
 from jishi.commission.models import Withdrawal
 from jishi.distribution import services as distribution
-from jishi.rebate import feeds, lifecycle
+from jishi.rebate import feeds, lifecycle, links
 from jishi.rebate.fakes import FakeNetwork, generate
 from jishi.rebate.models import Network, NetworkOrder, OrderStatus, RebateSource, ReviewState
 from jishi.testing.factories import UserFactory
@@ -58,6 +58,7 @@ def test_promoter_sees_what_sharing_earns(catalogue: None) -> None:
 def test_link_needs_a_buyer_and_carries_the_tracking_id(api: Api, buyer: Any, buyer_api: Api, catalogue: None) -> None:
     goods_id = api.get("rebate/goods?network=taobao").json()["items"][0]["id"]
     assert api.post(f"rebate/goods/{goods_id}/link").status_code == 401
+    links.record_link(buyer, Network.TAOBAO)  # registered before (test_registration registers through the fake)
     body = buyer_api.post(f"rebate/goods/{goods_id}/link").json()
     assert body["tracking_id"] == str(3_000_000_000 + buyer.pk)
     assert body["url"] == f"https://uland.example/coupon?id=1&relationId={3_000_000_000 + buyer.pk}"
@@ -68,7 +69,7 @@ def test_link_needs_a_buyer_and_carries_the_tracking_id(api: Api, buyer: Any, bu
 
 
 def test_my_orders_and_balance_are_my_own(buyer_api: Api, buyer: Any) -> None:
-    from jishi.rebate.links import link_for
+    from jishi.rebate.links import record_link as link_for
 
     mine = link_for(buyer, Network.TAOBAO)
     _other, theirs = tracked_buyer()

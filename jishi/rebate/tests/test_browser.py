@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from jishi.distribution import services as distribution
 from jishi.rebate import feeds, lifecycle
-from jishi.rebate.links import link_for
+from jishi.rebate.links import record_link as link_for
 from jishi.rebate.models import Network, OrderStatus, TrackedLink
 from jishi.testing.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 
@@ -121,6 +121,7 @@ def test_goods_feed_take_coupon_and_copy_the_code(live_server: Any, browser: Bro
     page.goto(f"{live_server.url}/rebate/")
     cards.filter(has_text="无线蓝牙耳机").click()
     expect(page.locator("#rebate-price")).to_have_text("¥169.00")
+    link_for(promoter, Network.TAOBAO)  # the buyer's relation_id, registered before (test_registration)
     page.click("#rebate-take")
     link = TrackedLink.objects.get(user=promoter, network="taobao")
     expect(page.locator("#rebate-code")).to_have_text(f"￥{link.share_code}￥")
@@ -193,3 +194,89 @@ def test_console_pages_at_desktop_size(live_server: Any, browser: Browser) -> No
     page.goto(f"{live_server.url}/console/rebate/rebatesource/")
     screenshot(page, "console-rebate-sources.png")
     page.context.close()
+
+
+def test_take_coupon_on_taobao_asks_for_the_buyers_authorisation(live_server: Any, browser: Browser) -> None:
+    from jishi.rebate import sources
+    from jishi.rebate.fakes import FAKES
+
+    catalogue()
+    with FAKES["taobao"]() as fake:
+        sources.create_source(
+            None,
+            {
+                "network": "taobao",
+                "name": "淘宝主账号",
+                "app_key": fake.app_key,
+                "secret": fake.secret,
+                "endpoint": fake.url,
+                "pid": "mm_1_2_3",
+                "inviter_code": fake.inviter_code,  # type: ignore[attr-defined]
+            },
+        )
+        buyer = UserFactory()
+        page = new_page(browser)
+        sign_in(page, live_server.url, buyer.phone, "/rebate/")
+        page.locator("#rebate-feed .rb-card").filter(has_text="无线蓝牙耳机").click()
+        page.click("#rebate-take")
+        expect(page.locator("body")).to_contain_text("请先在集市 App 中授权淘宝账号，再领券")
+        expect(page.locator("#rebate-code")).to_have_count(0)  # no code without the buyer's relation_id
+        assert not TrackedLink.objects.filter(user=buyer).exists() and fake.calls == 0
+        screenshot(page, "rebate-take-authorise.png")
+        page.context.close()
+
+
+def test_console_refreshes_goods_and_lists_registrations(live_server: Any, browser: Browser) -> None:
+    from jishi.rebate import links, sources
+    from jishi.rebate.fakes import FAKES, goods_rows
+    from jishi.rebate.models import RebateGoods
+
+    with FAKES["jd"]() as jd, FAKES["taobao"]() as taobao:
+        jd.goods = goods_rows("jd", 12)  # type: ignore[attr-defined]
+        source = sources.create_source(
+            None,
+            {
+                "network": "jd",
+                "name": "京东主账号",
+                "app_key": jd.app_key,
+                "secret": jd.secret,
+                "endpoint": jd.url,
+                "goods_keywords": "蓝牙耳机,保温杯,四件套,卫衣,积木,护手霜,抽纸,大米",
+            },
+        )
+        sources.create_source(
+            None,
+            {
+                "network": "taobao",
+                "name": "淘宝主账号",
+                "app_key": taobao.app_key,
+                "secret": taobao.secret,
+                "endpoint": taobao.url,
+                "pid": "mm_1_2_3",
+                "inviter_code": taobao.inviter_code,  # type: ignore[attr-defined]
+            },
+        )
+        links.link_for(UserFactory(), Network.TAOBAO, taobao_session="buyer-token")
+        admin = AdminFactory()
+        page = new_page(browser, phone=False)
+        page.goto(f"{live_server.url}/console/login/?next=/console/rebate/rebatesource/")
+        page.fill("input[name=username]", admin.username)
+        page.fill("input[name=password]", DEFAULT_PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url("**/console/rebate/rebatesource/")
+        page.locator(f"#result_list input[name=_selected_action][value='{source.pk}']").check()
+        page.select_option("select[name=action]", "refresh_goods_now")
+        page.click("button[name=index]")
+        expect(page.locator("body")).to_contain_text("已排队刷新 1 个账号的商品")
+        assert RebateGoods.objects.filter(network="jd", is_active=True).count() == 12
+        screenshot(page, "console-rebate-goods-refresh.png")
+        page.goto(f"{live_server.url}/console/rebate/rebatesource/{source.pk}/change/")
+        expect(page.locator("input[name=goods_keywords]")).to_have_value(
+            "蓝牙耳机,保温杯,四件套,卫衣,积木,护手霜,抽纸,大米"
+        )
+        screenshot(page, "console-rebate-source.png")
+        page.goto(f"{live_server.url}/console/rebate/linkregistration/")
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
+        expect(page.locator("#result_list tbody")).to_contain_text("已备案")
+        screenshot(page, "console-rebate-registrations.png")
+        page.context.close()

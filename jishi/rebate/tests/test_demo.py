@@ -14,7 +14,16 @@ from jishi.demo.seed import FRESH_PHONES, STEPS, Progress
 from jishi.distribution.demo import seed_promoters
 from jishi.rebate.demo import STEPS as REBATE_STEPS
 from jishi.rebate.demo import fakes_command, state_path
-from jishi.rebate.models import CreditState, NetworkOrder, OrderStatus, RebateGoods, RebateSource, ReviewState
+from jishi.rebate.models import (
+    CreditState,
+    LinkRegistration,
+    NetworkOrder,
+    OrderStatus,
+    RebateGoods,
+    RebateSource,
+    RegistrationState,
+    ReviewState,
+)
 from jishi.rebate.reconcile import check_rebates
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +47,14 @@ def test_demo_rebates_are_seeded_once() -> None:
     assert NetworkOrder.objects.filter(review=ReviewState.PENDING).count() == 3
     assert NetworkOrder.objects.exclude(promoter=None).exists()  # buyer 02's promoter shares
     assert RebateSource.objects.filter(last_error="").count() == 3
+    # the goods came from the fakes' search APIs through the adapters and the feed mapping
+    assert RebateSource.objects.filter(goods_error="").exclude(goods_refreshed_at=None).count() == 3
+    taobao = RebateGoods.objects.filter(network="taobao")
+    assert taobao.count() == 6 and not taobao.exclude(coupon_url__startswith="https://uland.taobao.com/").exists()
+    # the demo buyers were registered on Taobao (relation_id) and Pinduoduo (备案) through the fakes
+    registered = LinkRegistration.objects.filter(state=RegistrationState.DONE)
+    assert set(registered.values_list("network", flat=True)) == {"taobao", "pdd"}
+    assert registered.filter(network="taobao").exclude(external_id="").count() == 5
     assert not NetworkOrder.objects.filter(buyer__phone__in=FRESH_PHONES).exists()
     state = json.loads(state_path().read_text(encoding="utf-8"))
     assert {k: len(v) for k, v in state.items()} == {"taobao": 7, "pdd": 7, "jd": 7}

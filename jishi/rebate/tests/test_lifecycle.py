@@ -136,7 +136,7 @@ def test_refund_after_settlement_and_withdrawal_becomes_debt() -> None:
 
 
 def tracked_buyer_link(buyer: Any) -> Any:
-    from jishi.rebate.links import link_for
+    from jishi.rebate.links import record_link as link_for
 
     return link_for(buyer, Network.TAOBAO)
 

@@ -11,7 +11,7 @@ from django.test import Client
 from jishi.commission.models import Withdrawal
 from jishi.distribution import services as distribution
 from jishi.rebate import feeds, lifecycle
-from jishi.rebate.links import link_for
+from jishi.rebate.links import record_link as link_for
 from jishi.rebate.models import Network, OrderStatus, RebateGoods, TrackedLink
 from jishi.testing.factories import UserFactory
 
@@ -57,6 +57,7 @@ def test_take_coupon_makes_my_code_and_link(catalogue: None) -> None:
     client = signed_in(buyer)
     before = client.get(f"/rebate/g/{item.pk}/").content.decode()
     assert "领券购买" in before and "rebate-code" not in before
+    link_for(buyer, Network.TAOBAO)  # the buyer's relation_id, registered before (test_registration)
     response = client.post(f"/rebate/g/{item.pk}/take/")
     assert response.status_code == 302
     link = TrackedLink.objects.get(user=buyer)

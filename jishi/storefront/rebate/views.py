@@ -26,6 +26,7 @@ from jishi.distribution.services import get_settings as distribution_rules
 from jishi.rebate import goods as rebate_goods
 from jishi.rebate import links
 from jishi.rebate.models import CreditState, Network, NetworkOrder, RebateGoods, TrackedLink
+from jishi.rebate.registration import AuthorizationRequired
 
 from ..pages import buyer
 from ..promoter_views import WithdrawForm
@@ -135,7 +136,14 @@ def poster(request: HttpRequest, goods_id: int) -> HttpResponse:
 def take_coupon(request: HttpRequest, goods_id: int) -> HttpResponse:
     """领券购买: the buyer's tracked link on this network (made once), then the code and link to use."""
     item = _goods_or_404(goods_id)
-    links.link_for(buyer(request), item.network)
+    try:
+        links.link_for(buyer(request), item.network)
+    except AuthorizationRequired as exc:
+        if exc.authorize_url:  # Pinduoduo's 备案 page: the buyer registers there once, then comes back
+            return HttpResponseRedirect(exc.authorize_url)
+        messages.warning(request, str(exc.message))
+    except DomainError as exc:  # the network refused or did not answer (502), or is not set up
+        messages.error(request, str(exc.message))
     return HttpResponseRedirect(reverse("rebate_pages:detail", args=[item.pk]) + "#take")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from jishi.rebate.demo import DEMO_APP_KEY, DEMO_SECRET, state_path
+from jishi.rebate.demo import DEMO_APP_KEY, DEMO_SECRET, configure_fake, state_path
 from jishi.rebate.fakes import FAKES, PAID_CODE, ROW_MAKERS, FakeNetwork
 
 
@@ -28,10 +28,11 @@ class Command(BaseCommand):
         state = json.loads(state_path().read_text(encoding="utf-8")) if state_path().exists() else {}
         fakes: dict[str, FakeNetwork] = {}
         for network, fake_class in FAKES.items():
-            fake = fake_class(DEMO_APP_KEY, DEMO_SECRET, port=options[network])
+            fake = configure_fake(fake_class(DEMO_APP_KEY, DEMO_SECRET, port=options[network]))
             fake.load(state.get(network, []))
             fakes[network] = fake.start()
-            self.stdout.write(f"fake {network} on {fake.url} ({len(fake.rows)} orders)")
+            goods = len(getattr(fake, "goods", []))
+            self.stdout.write(f"fake {network} on {fake.url} ({len(fake.rows)} orders, {goods} goods)")
         self.stdout.flush()
         # The fakes hold nothing worth saving: the demo supervisor's SIGTERM ends the process at once.
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
