@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,13 +16,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from jishi.accounts.models import Role as AccountRole
+from jishi.accounts.services import has_role
 from jishi.core.admin_views import yuan_column
 from jishi.core.charts import bar_chart
 from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 from jishi.core.money import format_yuan
 
-from . import activity, fans, groups, sales
+from . import activity, fans, groups, offers, sales
 from .models import DigestRun, FanReward, Group, GroupCoupon, GroupPrice, GroupRedPacket, Membership, Reply, Topic
 
 
@@ -153,11 +156,56 @@ class GroupPriceAdmin(ReadOnlyAdmin):
     list_select_related = ("group", "sku__product")
 
 
+class GroupCouponForm(forms.ModelForm):
+    class Meta:
+        model = GroupCoupon
+        fields = ["group", "template"]
+        help_texts = {
+            "template": _(
+                "选一张还没有人领取的券（可先在 营销 → 优惠券模板 新建）；设为群专享后只有本群成员能看到、领取和使用。"
+            )
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        group, template = data.get("group"), data.get("template")
+        if group is not None and template is not None:
+            try:
+                offers.check_coupon(group.pk, template.pk)
+            except DomainError as exc:
+                for message in (exc.fields or {}).get("template_id") or [exc.message]:
+                    self.add_error("template", str(message))
+        return data
+
+
 @admin.register(GroupCoupon)
 class GroupCouponAdmin(ReadOnlyAdmin):
+    """Operators make a coupon template a group's own here (through ``offers.set_coupon``)."""
+
+    form = GroupCouponForm
     list_display = ("group", "template", "rule", "issued", "used", "created_at")
     list_filter = ("group",)
     list_select_related = ("group", "template")
+    autocomplete_fields = ("group",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, AccountRole.OPERATOR)  # type: ignore[arg-type]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "template" in form.base_fields:
+            from jishi.marketing.models import CouponTemplate
+
+            open_to_all = CouponTemplate.objects.filter(issued=0).exclude(
+                pk__in=GroupCoupon.objects.values("template_id")
+            )
+            form.base_fields["template"].queryset = open_to_all.order_by("-id")
+        return form
+
+    def save_model(self, request: HttpRequest, obj: GroupCoupon, form: Any, change: bool) -> None:
+        row = offers.set_coupon(request.user, form.cleaned_data["group"].pk, form.cleaned_data["template"].pk)  # type: ignore[arg-type]
+        obj.pk = row.pk
+        obj.refresh_from_db()
 
     @admin.display(description=_("规则"))
     def rule(self, obj: GroupCoupon) -> str:

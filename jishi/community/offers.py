@@ -136,16 +136,11 @@ def member_templates(user_id: int, templates: Sequence[CouponTemplate]) -> set[i
     return set(rows.values_list("template_id", flat=True))
 
 
-def set_coupon(actor: User, group_id: int, template_id: int) -> GroupCoupon:
-    """Make one of marketing's coupon templates this group's own (operators; audited).
-
-    A template already open to everyone or another group's is refused: moving a coupon that
-    buyers may hold would silently take it from them."""
-    from jishi.marketing import coupons
+def check_coupon(group_id: int, template_id: int) -> None:
+    """Whether the template may become this group's own coupon; raises InvalidInput (the console's
+    form asks before it saves, ``set_coupon`` before it writes)."""
     from jishi.marketing.models import CouponTemplate
 
-    if not has_role(actor, AccountRole.OPERATOR):
-        raise Forbidden()
     groups.get_group(group_id)
     template = CouponTemplate.objects.filter(pk=template_id).first()
     if template is None:
@@ -155,6 +150,18 @@ def set_coupon(actor: User, group_id: int, template_id: int) -> GroupCoupon:
         raise InvalidInput(fields={"template_id": [_("该券已是其他社群的专享券")]})
     if linked is None and template.issued:
         raise InvalidInput(fields={"template_id": [_("该券已有人领取，请新建一张券作为群专享券")]})
+
+
+def set_coupon(actor: User, group_id: int, template_id: int) -> GroupCoupon:
+    """Make one of marketing's coupon templates this group's own (operators; audited).
+
+    A template already open to everyone or another group's is refused: moving a coupon that
+    buyers may hold would silently take it from them."""
+    from jishi.marketing import coupons
+
+    if not has_role(actor, AccountRole.OPERATOR):
+        raise Forbidden()
+    check_coupon(group_id, template_id)
     row, _created = GroupCoupon.objects.get_or_create(group_id=group_id, template_id=template_id)
     coupons.set_audience(actor, template_id, GROUP_AUDIENCE)
     audit.record(actor, "community.coupon.set", f"community_group:{group_id}", template=template_id)

@@ -99,3 +99,37 @@ def test_the_report_rewards_the_weeks_top_fans_in_one_action(console: Client) ->
     res = console.post(url, {"top": "abc", "points": "0"}, follow=True)
     assert res.status_code == 200 and "top" in res.content.decode()
     assert FanReward.objects.count() == 2
+
+
+def test_the_console_makes_a_coupon_the_groups_own(console: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jishi.community.models import GroupCoupon
+    from jishi.marketing.models import CouponKind, CouponTemplate
+
+    group = make_group()
+    until = timezone.now() + timedelta(days=30)
+    fresh = CouponTemplate.objects.create(
+        name="群友立减", kind=CouponKind.FIXED, amount=500, valid_until=until, total_quantity=50
+    )
+    held = CouponTemplate.objects.create(
+        name="已发", kind=CouponKind.FIXED, amount=500, valid_until=until, total_quantity=50, issued=3
+    )
+
+    form = console.get("/console/community/groupcoupon/add/")
+    assert form.status_code == 200
+    options = form.content.decode()
+    assert "群友立减" in options and "已发" not in options  # only coupons nobody holds yet
+
+    saved = console.post("/console/community/groupcoupon/add/", {"group": group.pk, "template": fresh.pk})
+    assert saved.status_code == 302
+    assert GroupCoupon.objects.get().template_id == fresh.pk
+    fresh.refresh_from_db()
+    assert fresh.audience == "community_group"
+
+    refused = console.post("/console/community/groupcoupon/add/", {"group": group.pk, "template": held.pk})
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["template"]
+    assert GroupCoupon.objects.count() == 1
