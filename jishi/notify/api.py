@@ -4,7 +4,7 @@ authorise, call a service, serialise)."""
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -153,7 +153,7 @@ class SegmentOut(Schema):
     count: int
 
 
-class CountOut(Schema):
+class SegmentCountOut(Schema):
     count: int
 
 
@@ -171,7 +171,7 @@ def segment_create(request: HttpRequest, payload: SegmentIn) -> Any:
     return Status(201, segment_body(campaigns.save_segment(current_user(request), payload.name, payload.rules)))
 
 
-@admin_router.post("/notify/segments/preview", response=responses(CountOut))
+@admin_router.post("/notify/segments/preview", response=responses(SegmentCountOut))
 def segment_preview(request: HttpRequest, payload: RulesIn) -> Any:
     """The live count of members the rules select (the console's segment builder asks as you edit)."""
     return {"count": segments.count(payload.rules)}
@@ -194,7 +194,9 @@ class CampaignIn(Schema):
     body: str = Field(..., min_length=1, max_length=5000)
     link: str = Field("", max_length=300)
     channel_content: dict[Literal["sms", "wechat", "email"], ChannelText] = Field(default_factory=dict)
-    throttle: dict[Literal["sms", "wechat", "email"], int] = Field(default_factory=dict)
+    throttle: dict[Literal["sms", "wechat", "email"], Annotated[int, Field(ge=1, le=campaigns.MAX_THROTTLE)]] = Field(
+        default_factory=dict
+    )
     b_percent: int = Field(0, ge=0, le=100)
     b_title: str = Field("", max_length=100)
     b_body: str = Field("", max_length=5000)
