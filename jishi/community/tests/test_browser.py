@@ -28,7 +28,6 @@ SHOTS = Path("/tmp/shots-community")
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
 
 

@@ -23,7 +23,6 @@ SHOTS = Path(os.environ.get("JISHI_SCREENSHOT_DIR", "/tmp/shots-notify"))
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
 
 

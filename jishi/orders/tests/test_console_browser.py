@@ -34,7 +34,6 @@ CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
 
 

@@ -38,7 +38,6 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
 
 

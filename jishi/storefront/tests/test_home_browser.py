@@ -29,7 +29,6 @@ from .test_browser import CHROMIUM, browser, page  # noqa: F401 - the shared liv
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
 
 GOODS = [
