@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any
 
 from ninja import Field, Path, Schema
+from pydantic import AfterValidator
 
 from jishi.core.conf import setting
 
 from .errors import InvalidInput
+
+
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a local time of day, without a UTC offset")
+    return value
+
+
+# A time of day on the shop's clock (opening hours, delivery slots): "18:00", never "18:00+08:00".
+LocalTime = Annotated[time, AfterValidator(_wall_clock)]
 
 
 class ErrorDetail(Schema):

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from jishi.accounts.auth import RoleAuth, buyer_auth, current_user, operator_auth
 from jishi.accounts.models import Role, User
-from jishi.core.api import Id, ObjectId, OkOut, responses
+from jishi.core.api import Id, LocalTime, ObjectId, OkOut, responses
 from jishi.core.errors import InvalidInput, NotFound
 from jishi.inventory.models import Location
 from jishi.loyalty import points
@@ -72,6 +72,12 @@ class HoursOut(Schema):
     weekday: int = Field(..., ge=0, le=6)  # Monday 0
     opens: time
     closes: time
+
+
+class DayHoursIn(Schema):
+    weekday: int = Field(..., ge=0, le=6)  # Monday 0
+    opens: LocalTime
+    closes: LocalTime
 
 
 class StoreOut(Schema):
@@ -472,7 +478,7 @@ def set_status(request: HttpRequest, store_id: ObjectId, payload: StatusIn) -> A
 
 
 class HoursIn(Schema):
-    hours: list[HoursOut] = Field(..., max_length=7)
+    hours: list[DayHoursIn] = Field(..., max_length=7)
 
 
 @admin_router.put("/retail/stores/{store_id}/hours", response=responses(StoreOut))
@@ -484,8 +490,8 @@ def set_hours(request: HttpRequest, store_id: ObjectId, payload: HoursIn) -> Any
 
 class HolidayIn(Schema):
     date: date
-    opens: time | None = None
-    closes: time | None = None
+    opens: LocalTime | None = None
+    closes: LocalTime | None = None
     note: str = Field("", max_length=64)
 
 
@@ -522,8 +528,8 @@ def remove_staff(request: HttpRequest, store_id: ObjectId, user_id: ObjectId) ->
 
 class SlotIn(Schema):
     date: date
-    starts: time
-    ends: time
+    starts: LocalTime
+    ends: LocalTime
     capacity: int = Field(..., ge=1, le=10_000)
 
 
