@@ -22,12 +22,18 @@ TIMEOUT_SECONDS = 15
 
 
 class NetworkError(Exception):
-    """The network refused a call (its error code and message) or did not answer."""
+    """The network refused a call (its error code and message) or did not answer.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``transient``: it did not answer usefully (unreachable, garbled, its own fault or a rate limit):
+    the same call may work later. ``authorization``: it refused the buyer's own authorisation
+    (a Taobao session missing, invalid or expired): the buyer must authorise again."""
+
+    def __init__(self, code: str, message: str, *, transient: bool = False, authorization: bool = False) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.transient = transient or code in {"unreachable", "bad_response"}
+        self.authorization = authorization
 
 
 class WindowTooLong(NetworkError):
@@ -108,6 +114,20 @@ class _HttpAdapter:
         return body
 
 
+# TOP's platform codes (below 100): 26/27 the session is missing or invalid (blank, expired,
+# revoked), 53 the session lacks a permission the call needs; 7 call limit, 10 service unavailable.
+# A sub-code starting ``isp.`` is the network's own fault; ``isv.`` is the caller's request.
+TOP_SESSION_CODES = {"26", "27", "53"}
+TOP_TRANSIENT_CODES = {"7", "10"}
+
+
+def top_error_kind(code: str, sub_code: str) -> dict[str, bool]:
+    return {
+        "authorization": code in TOP_SESSION_CODES or "session" in sub_code.lower(),
+        "transient": code in TOP_TRANSIENT_CODES or sub_code.startswith("isp."),
+    }
+
+
 class TaobaoAdapter(_HttpAdapter):
     """``taobao.tbk.order.details.get`` by update time (``query_type`` 4), channel orders (``relation_id``).
 
@@ -172,6 +192,28 @@ class TaobaoAdapter(_HttpAdapter):
             raise NetworkError("bad_response", "no relation_id in the answer")
         return relation_id
 
+    TOKEN_METHOD = "taobao.top.auth.token.create"
+
+    def create_token(self, code: str) -> str:
+        """The buyer's access token (the ``session`` of the sc APIs) for the one-use ``code`` the
+        Taobao OAuth page sent back (server-side flow). Any refusal is the code's: the buyer must
+        authorise again."""
+        try:
+            body = self.call(self.TOKEN_METHOD, {"code": code})
+        except NetworkError as exc:
+            if exc.transient:
+                raise
+            raise NetworkError(exc.code, exc.message, authorization=True) from None
+        raw = (body.get("top_auth_token_create_response") or {}).get("token_result") or ""
+        try:
+            token = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise NetworkError("bad_response", "token_result is not JSON") from None
+        access_token = str((token or {}).get("access_token") or "") if isinstance(token, dict) else ""
+        if not access_token:
+            raise NetworkError("bad_response", "no access_token in token_result")
+        return access_token
+
     def call(self, method: str, business: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "method": method,
@@ -190,7 +232,7 @@ class TaobaoAdapter(_HttpAdapter):
             message = str(error.get("sub_msg") or error.get("msg") or "")
             if code == "isv.time-window-too-long":
                 raise WindowTooLong(code, message)
-            raise NetworkError(code, message)
+            raise NetworkError(code, message, **top_error_kind(str(error.get("code") or ""), code))
         return body
 
     def _window(self, start: datetime, end: datetime) -> Iterator[Page]:
@@ -457,6 +499,28 @@ class JdAdapter(_HttpAdapter):
         rows = list(result.get("data") or [])
         total = int(result.get("totalCount") or 0)
         return GoodsResult(rows, total, bool(rows) and page * self.GOODS_PAGE_SIZE < total)
+
+    TOKEN_METHOD = "taobao.top.auth.token.create"
+
+    def create_token(self, code: str) -> str:
+        """The buyer's access token (the ``session`` of the sc APIs) for the one-use ``code`` the
+        Taobao OAuth page sent back (server-side flow). Any refusal is the code's: the buyer must
+        authorise again."""
+        try:
+            body = self.call(self.TOKEN_METHOD, {"code": code})
+        except NetworkError as exc:
+            if exc.transient:
+                raise
+            raise NetworkError(exc.code, exc.message, authorization=True) from None
+        raw = (body.get("top_auth_token_create_response") or {}).get("token_result") or ""
+        try:
+            token = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise NetworkError("bad_response", "token_result is not JSON") from None
+        access_token = str((token or {}).get("access_token") or "") if isinstance(token, dict) else ""
+        if not access_token:
+            raise NetworkError("bad_response", "no access_token in token_result")
+        return access_token
 
     def call(self, method: str, business: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {

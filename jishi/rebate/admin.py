@@ -17,10 +17,11 @@ from jishi.core.console import ConsoleAdmin
 from jishi.core.errors import DomainError
 from jishi.orders.admin import OperatorOnly, is_operator
 
-from . import lifecycle, reconcile, sources, splits
+from . import lifecycle, reconcile, registration, sources, splits
 from .models import (
     LinkRegistration,
     NetworkOrder,
+    OrderAdjustment,
     OrderAnomaly,
     OrderStatus,
     RebateGoods,
@@ -31,7 +32,7 @@ from .models import (
     UnmatchedOrder,
 )
 from .sync import sync_lag
-from .tasks import refresh_rebate_source_goods, sync_rebate_source
+from .tasks import refresh_rebate_source_goods, resume_rebate_registrations, sync_rebate_source
 
 
 def _error_text(exc: DomainError) -> str:
@@ -59,6 +60,7 @@ class SourceForm(forms.ModelForm):
             "enabled",
             "promotion_mode",
             "inviter_code",
+            "oauth_url",
             "goods_keywords",
         )
 
@@ -139,6 +141,14 @@ class LinkRegistrationAdmin(OperatorOnly, ConsoleAdmin):
     search_fields = ("user__phone", "uid", "external_id")
     list_select_related = ("user",)
     exclude = ("session_encrypted",)
+    actions = ["retry"]
+
+    @admin.action(description=_("重新备案（修正账号设置后）"))
+    def retry(self, request: HttpRequest, queryset: Any) -> None:
+        done = registration.retry_failed(request.user, list(queryset.values_list("pk", flat=True)))  # type: ignore[arg-type]
+        if done:
+            resume_rebate_registrations()
+        self.message_user(request, _("已重新提交 %(n)d 个备案") % {"n": done}, messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -249,6 +259,74 @@ class UnmatchedOrderAdmin(_OrderColumns, OperatorOnly, ConsoleAdmin):
         for order in queryset:
             done += lifecycle.dismiss_unmatched(request.user, order.pk)  # type: ignore[arg-type]
         self.message_user(request, _("已忽略 %(n)d 笔订单") % {"n": done}, messages.SUCCESS)
+
+
+class AppliedFilter(admin.SimpleListFilter):
+    title = _("处理状态")
+    parameter_name = "applied"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("已扣回")), ("no", _("待处理（订单未到或未入账）"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(applied_at__isnull=self.value() == "no")
+        return queryset
+
+
+# What the cases' ``raw_status`` means (taobao.tbk.relation.refund refund_status; punish status).
+CASE_STATUS = {
+    ("refund", "4"): _("维权创建"),
+    ("refund", "2"): _("维权成功"),
+    ("refund", "3"): _("维权失败"),
+    ("refund", "11"): _("多笔维权处理中"),
+    ("refund", "12"): _("从推广者扣回中"),
+    ("refund", "13"): _("已从推广者扣回"),
+    ("refund", "14"): _("从卖家扣回中"),
+    ("refund", "15"): _("已从卖家扣回"),
+    ("penalty", "0"): _("处罚冻结"),
+    ("penalty", "1"): _("处罚解除"),
+}
+
+
+@admin.register(OrderAdjustment)
+class OrderAdjustmentAdmin(OperatorOnly, ConsoleAdmin):
+    """维权与处罚: every refund case and penalty the network reported, what it took back, and the
+    cases still waiting for their order (applied by the next sync once the order is credited)."""
+
+    console_group = "rebate"
+    list_display = (
+        "reported_at",
+        "kind",
+        "network_order_id",
+        "sub_order_id",
+        "case_status",
+        "refund_fee_yuan",
+        "commission_refund_yuan",
+        "applied_yuan",
+        "order",
+        "applied_at",
+    )
+    list_filter = ("kind", "network", AppliedFilter)
+    search_fields = ("network_order_id", "sub_order_id", "key")
+    list_select_related = ("order",)
+    refund_fee_yuan = yuan_column("refund_fee", _("维权金额"))
+    commission_refund_yuan = yuan_column("commission_refund", _("应退佣金"))
+    applied_yuan = yuan_column("applied_amount", _("已扣回佣金"))
+
+    @admin.display(description=_("联盟状态"))
+    def case_status(self, obj: OrderAdjustment) -> str:
+        meaning = CASE_STATUS.get((obj.kind, obj.raw_status))
+        return f"{meaning}（{obj.raw_status}）" if meaning else obj.raw_status
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # written by the report sync only
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(OrderAnomaly)

@@ -19,7 +19,7 @@ from jishi.core.errors import NotFound
 from jishi.distribution.services import get_settings as distribution_rules
 
 from . import goods, lifecycle, links, reconcile, sources, splits
-from .models import Network, NetworkOrder, RebateGoods, RebateSource, ReviewState
+from .models import TAOBAO_OAUTH_URL, Network, NetworkOrder, RebateGoods, RebateSource, ReviewState
 from .sync import sync_lag
 from .tasks import refresh_rebate_source_goods, sync_rebate_source
 
@@ -249,6 +249,7 @@ class SourceIn(Schema):
     enabled: bool = True
     promotion_mode: bool = False
     inviter_code: str = Field("", max_length=32)
+    oauth_url: str = Field(TAOBAO_OAUTH_URL, max_length=200)
     goods_keywords: str = Field("", max_length=500)
 
 
@@ -261,6 +262,7 @@ class SourcePatch(Schema):
     enabled: bool | None = None
     promotion_mode: bool | None = None
     inviter_code: str | None = Field(None, max_length=32)
+    oauth_url: str | None = Field(None, max_length=200)
     goods_keywords: str | None = Field(None, max_length=500)
 
 
@@ -279,9 +281,13 @@ class SourceOut(Schema):
     last_success_at: datetime | None
     last_error: str
     inviter_code: str = ""
+    oauth_url: str = ""
     goods_keywords: str = ""
     goods_refreshed_at: datetime | None = None
     goods_error: str = ""
+
+
+SOURCE_DETAILS = ("inviter_code", "oauth_url", "goods_keywords", "goods_refreshed_at", "goods_error")
 
 
 def source_out(source: RebateSource) -> dict[str, Any]:
@@ -293,7 +299,7 @@ def source_out(source: RebateSource) -> dict[str, Any]:
         "last_run_at": source.last_run_at,
         "last_success_at": source.last_success_at,
         "last_error": source.last_error,
-        **{f: getattr(source, f) for f in ("inviter_code", "goods_keywords", "goods_refreshed_at", "goods_error")},
+        **{f: getattr(source, f) for f in SOURCE_DETAILS},
     }
 
 

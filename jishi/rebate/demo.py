@@ -19,7 +19,7 @@ from django.utils import timezone
 from jishi.demo.seed import Progress, demo_buyers
 
 from . import goods_refresh, links, sources, sync
-from .fakes import FAKES, FakeNetwork, jd_row, pdd_row, taobao_row
+from .fakes import FAKES, FakeNetwork, FakeTaobao, jd_row, pdd_row, taobao_row
 from .models import Network, NetworkOrder, RebateSource, TrackedLink
 from .registration import AuthorizationRequired
 
@@ -153,13 +153,22 @@ def seed_goods(progress: Progress) -> int:
     created = 0
     try:
         for done, (network, fake) in enumerate(fakes.items(), 1):
-            RebateSource.objects.filter(pk=by_network[network].pk).update(endpoint=fake.url)
+            RebateSource.objects.filter(pk=by_network[network].pk).update(**fake_urls(network, fake.url))
             created += goods_refresh.refresh_source_goods(by_network[network].pk).created
             progress.update(done, len(fakes))
     finally:
         for fake in fakes.values():
             fake.stop()
     return created
+
+
+def fake_urls(network: str, router_url: str) -> dict[str, str]:
+    """A demo source's addresses on its fake: the API router and, for Taobao, the OAuth page a web
+    buyer is sent to (served by the same fake)."""
+    urls = {"endpoint": router_url}
+    if network == Network.TAOBAO:
+        urls["oauth_url"] = router_url.rsplit("/", 1)[0] + FakeTaobao.AUTHORIZE_PAGE
+    return urls
 
 
 def state_path() -> Path:
@@ -244,7 +253,7 @@ def seed_orders(progress: Progress) -> int:
     try:
         for network, fake in fakes.items():
             RebateSource.objects.filter(pk=sources_by_network[network].pk).update(
-                endpoint=fake.url, synced_until=now - timedelta(hours=52)
+                **fake_urls(network, fake.url), synced_until=now - timedelta(hours=52)
             )
         created = _orders_through_fakes(fakes, people, now, sources_by_network)
         state = {network: fake.dump() for network, fake in fakes.items()}
@@ -288,7 +297,9 @@ def fakes_command(host: str = "127.0.0.1") -> dict[str, list[str]]:
     for offset, network in enumerate(SOURCE_NAMES):
         ports[network] = choose_port(host, FAKE_PORT_BASE + offset * 10)
     for network, port in ports.items():
-        RebateSource.objects.filter(name=SOURCE_NAMES[network]).update(endpoint=f"http://{host}:{port}/router")
+        RebateSource.objects.filter(name=SOURCE_NAMES[network]).update(
+            **fake_urls(network, f"http://{host}:{port}/router")
+        )
     command = [sys.executable, "-m", "jishi.cli", "rebate_fakes", "--host", host]
     for network, port in ports.items():
         command += [f"--{network}", str(port)]

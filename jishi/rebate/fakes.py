@@ -21,9 +21,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from .reports import BEIJING, format_beijing
 from .signing import jd_sign, pdd_sign, signature_matches, top_sign
@@ -172,6 +173,19 @@ class FakeNetwork(ABC):
         return None
 
 
+_BUTTON = "display:block;margin:14px auto;max-width:320px;padding:12px;border-radius:22px;text-decoration:none;"
+
+
+def _fake_page(title: str, body: str) -> str:
+    """A network's own page a buyer's browser opens (no assets: the fakes serve nothing else)."""
+    return (
+        '<!doctype html><html lang="zh-Hans"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<title>{title}</title><body style="font:16px sans-serif;text-align:center;padding:3em 1em">'
+        f"{body}</body></html>"
+    )
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -207,9 +221,47 @@ class FakeTaobao(FakeNetwork):
         self.goods: list[dict[str, Any]] = []  # map_data rows served by the goods search
         self.inviter_code = "FAKEINVITE"  # the channel inviter code the fake accepts
         self.relations: dict[str, str] = {}  # buyer session -> relation_id
+        self.expired_sessions: set[str] = set()  # buyer authorisations the network no longer honours
+        self.codes: dict[str, str] = {}  # OAuth code shown on the authorisation page -> the session it gives
+        self.used_codes: set[str] = set()
+        self.authorizations = 0  # authorisation pages shown
+        self.failing_with: dict[str, Any] | None = None  # an error_response every registration answers
 
     def stamp(self, row: dict[str, Any], moment: datetime) -> None:
         row["modified_time"] = format_beijing(moment)
+
+    AUTHORIZE_PAGE = "/authorize"
+
+    @property
+    def authorize_url(self) -> str:
+        return self.url.rsplit("/", 1)[0] + self.AUTHORIZE_PAGE
+
+    def page(self, url: Any) -> str | None:
+        """Taobao's OAuth authorisation page (server-side flow): 授权 goes back to ``redirect_uri``
+        with a one-use ``code`` and the caller's ``state``, 取消 with ``error=access_denied``."""
+        if url.path != self.AUTHORIZE_PAGE:
+            return None
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        redirect_uri, state = query.get("redirect_uri", ""), query.get("state", "")
+        ok = query.get("client_id") == self.app_key and query.get("response_type") == "code"
+        if not ok or not redirect_uri.startswith(("http://", "https://")):
+            return _fake_page("淘宝授权", "<h1>应用参数错误</h1><p>client_id / response_type / redirect_uri</p>")
+        with self.lock:
+            self.authorizations += 1
+            code = f"fakecode{self.authorizations}{random.randrange(10**8):08d}"
+            self.codes[code] = f"6100{self.authorizations:04d}{random.randrange(10**12):012d}"
+        sep = "&" if "?" in redirect_uri else "?"
+        grant = redirect_uri + sep + urlencode({"code": code, "state": state})
+        denied = {"error": "access_denied", "error_description": "用户取消授权", "state": state}
+        deny = redirect_uri + sep + urlencode(denied)
+        body = (
+            '<div style="font-size:44px;color:#ff5000;font-weight:700">淘宝</div>'
+            '<h1 style="font-size:19px">“集市”申请获得以下权限</h1>'
+            '<p style="color:#666">获得你的公开信息（昵称、头像）· 以你的身份备案推广渠道</p>'
+            f'<a id="grant" href="{escape(grant)}" style="{_BUTTON}background:#ff5000;color:#fff">授权</a>'
+            f'<a id="deny" href="{escape(deny)}" style="{_BUTTON}background:#f2f2f2;color:#333">取消</a>'
+        )
+        return _fake_page("淘宝授权", body)
 
     @staticmethod
     def error(code: int, msg: str, sub_code: str, sub_msg: str) -> dict[str, Any]:
@@ -372,12 +424,7 @@ class FakePdd(FakeNetwork):
                 self.authorized.add(uid)
         done = uid in self.authorized
         title = "授权成功，请返回集市领券" if done else "链接无效"
-        return (
-            '<!doctype html><html lang="zh-Hans"><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f'<title>拼多多备案</title><body style="font:16px sans-serif;text-align:center;padding:3em 1em">'
-            f'<h1 style="font-size:20px">{title}</h1></body></html>'
-        )
+        return _fake_page("拼多多备案", f'<h1 style="font-size:20px">{title}</h1>')
 
     @staticmethod
     def error(code: int, msg: str, sub_msg: str = "") -> dict[str, Any]:
@@ -644,10 +691,36 @@ def _taobao_goods(fake: FakeTaobao, params: dict[str, str]) -> dict[str, Any]:
     return {"tbk_dg_material_optional_response": {**data, "request_id": f"fake{fake.calls}"}}
 
 
+def _taobao_token(fake: FakeTaobao, params: dict[str, str]) -> dict[str, Any]:
+    """``taobao.top.auth.token.create``: a code from the authorisation page, once, for its session."""
+    code = params.get("code", "")  # (handlers run under the fake's lock)
+    session = fake.codes.get(code) if code not in fake.used_codes else None
+    if session is not None:
+        fake.used_codes.add(code)
+    if session is None:
+        return fake.refuse("code", fake.error(15, "Remote service error", "isv.invalid-parameter", "code 无效或已使用"))
+    now_ms = int(datetime.now().timestamp() * 1000)
+    token = {
+        "access_token": session,
+        "token_type": "Bearer",
+        "expire_time": now_ms + 86_400_000,
+        "expires_in": 86_400,
+        "refresh_token": f"refresh{session}",
+        "taobao_user_id": session[-8:],
+        "taobao_user_nick": f"tb{session[-6:]}",
+    }
+    result = json.dumps(token, ensure_ascii=False)
+    return {"top_auth_token_create_response": {"token_result": result, "request_id": f"fake{fake.calls}"}}
+
+
 def _taobao_register(fake: FakeTaobao, params: dict[str, str]) -> dict[str, Any]:
     session = params.get("session", "")
     if not session:
-        return fake.refuse("session", fake.error(27, "Invalid session", "invalid-sessionkey", "session 缺失"))
+        return fake.refuse("session", fake.error(26, "Missing session", "session-is-blank", "session 缺失"))
+    if session in fake.expired_sessions:
+        return fake.refuse("session", fake.error(27, "Invalid session", "invalid-sessionkey", "SessionKey 已过期"))
+    if fake.failing_with is not None:
+        return fake.refuse("failing", {"error_response": dict(fake.failing_with)})
     if params.get("inviter_code") != fake.inviter_code:
         return fake.refuse(
             "inviter_code", fake.error(15, "Remote service error", "isv.invalid-parameter", "邀请码无效")
@@ -667,6 +740,7 @@ def _taobao_register(fake: FakeTaobao, params: dict[str, str]) -> dict[str, Any]
 TAOBAO_API: dict[str, Callable[[FakeTaobao, dict[str, str]], dict[str, Any]]] = {
     "taobao.tbk.dg.material.optional": _taobao_goods,
     "taobao.tbk.sc.publisher.info.save": _taobao_register,
+    "taobao.top.auth.token.create": _taobao_token,
 }
 
 

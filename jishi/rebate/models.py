@@ -18,6 +18,9 @@ class Network(models.TextChoices):
 NETWORK_APPS = {Network.TAOBAO: _("淘宝"), Network.PDD: _("拼多多"), Network.JD: _("京东")}  # the apps buyers open
 
 
+TAOBAO_OAUTH_URL = "https://oauth.taobao.com/authorize"  # the server-side flow's authorisation page
+
+
 class RebateSource(models.Model):
     """One network account: credentials (the secret encrypted at rest), PID, and the sync watermark."""
 
@@ -37,6 +40,13 @@ class RebateSource(models.Model):
     last_error_at = models.DateTimeField(_("错误时间"), null=True, blank=True)
     inviter_code = models.CharField(
         _("渠道邀请码（淘宝）"), max_length=32, blank=True, help_text=_("淘宝联盟渠道管理的邀请码，用于买家渠道备案")
+    )
+    oauth_url = models.CharField(
+        _("买家授权地址（淘宝）"),
+        max_length=200,
+        blank=True,
+        default=TAOBAO_OAUTH_URL,
+        help_text=_("网页版领券时买家跳转此地址授权淘宝账号（OAuth 2.0），留空则只接受 App 授权"),
     )
     goods_keywords = models.CharField(
         _("选品关键词"), max_length=500, blank=True, help_text=_("逗号分隔；定时从联盟搜索带券商品")

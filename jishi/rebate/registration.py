@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jishi.accounts.models import User
+from jishi.core import audit
 from jishi.core.errors import Conflict, DomainError
 
 from . import links
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)  # how long one caller owns an intent while it talks to the network
 RESUME_BATCH = 200
 RECHECK_AWAITING_FOR = timedelta(days=7)  # PDD buyers offered the 备案 page are re-checked this long
-TRANSIENT = {"unreachable", "bad_response"}  # the network did not answer usefully: try again later
 REGISTERED_NETWORKS = {Network.TAOBAO, Network.PDD}
 
 
@@ -134,7 +134,7 @@ def _call_network(intent: LinkRegistration, session: requests.Session | None) ->
         raise NetworkError("credentials", "a secret cannot be decrypted with the configured key") from None
     if intent.network == Network.TAOBAO:
         if not buyer_session:
-            raise NetworkError("no_session", "the buyer's Taobao authorisation is missing")
+            raise NetworkError("no_session", "the buyer's Taobao authorisation is missing", authorization=True)
         return Outcome(tracking_id=adapter.register_buyer(uid=intent.uid, session=buyer_session))
     if adapter.buyer_registered(intent.uid):
         return Outcome(tracking_id=intent.uid)
@@ -145,7 +145,8 @@ def advance(
     intent: LinkRegistration, *, now: datetime | None = None, session: requests.Session | None = None
 ) -> TrackedLink:
     """Claim the intent, ask the network (no transaction open), settle. Raises 409 (in progress,
-    or the buyer must act), 502 (the network refused or did not answer)."""
+    or the buyer must act: authorise Taobao again, open Pinduoduo's 备案 page), 502 (the network
+    did not answer, or refused the shop's own configuration)."""
     if in_transaction():
         raise RuntimeError("a network registration must not run inside a transaction")
     now = now or timezone.now()
@@ -160,17 +161,25 @@ def advance(
         outcome = _call_network(intent, session)
     except NetworkError as exc:
         _failed(intent, exc)
+        if exc.authorization:
+            message = _("淘宝授权已失效，请重新授权淘宝账号后再领券")
+            raise AuthorizationRequired(message, code="taobao_authorization_required") from None
         raise network_unavailable() from None
     return settle(intent, outcome)
 
 
 def _failed(intent: LinkRegistration, exc: NetworkError) -> None:
-    state = RegistrationState.PENDING if exc.code in TRANSIENT else RegistrationState.FAILED
-    if intent.state == RegistrationState.AWAITING_BUYER and exc.code in TRANSIENT:
+    """Transient: left for the job (pending, or still awaiting the buyer). The buyer's authorisation
+    refused: failed, and the refused session forgotten, so only a new one retries. Any other
+    refusal (the shop's inviter code, PID or permissions): failed, with the network's words kept
+    for the operator, until a new authorisation or the console retries it."""
+    state = RegistrationState.PENDING if exc.transient else RegistrationState.FAILED
+    if intent.state == RegistrationState.AWAITING_BUYER and exc.transient:
         state = RegistrationState.AWAITING_BUYER
-    LinkRegistration.objects.filter(pk=intent.pk).update(
-        state=state, last_error=f"{exc.code}: {exc.message}"[:300], claimed_until=None
-    )
+    changes: dict[str, object] = {"state": state, "last_error": f"{exc.code}: {exc.message}"[:300]}
+    if exc.authorization:
+        changes["session_encrypted"] = ""
+    LinkRegistration.objects.filter(pk=intent.pk).update(claimed_until=None, **changes)
     logger.warning("rebate registration %s on %s failed: %s", intent.pk, intent.network, exc.code)
 
 
@@ -201,6 +210,22 @@ def settle(intent: LinkRegistration, outcome: Outcome) -> TrackedLink:
         )
         raise Conflict(_("该淘宝账号已绑定其他用户"), code="tracking_id_taken") from None
     return link
+
+
+def retry_failed(actor: User | None, ids: list[int]) -> int:
+    """Operator: failed registrations back to pending, for the job to try again (once the shop's
+    inviter code, PID or permissions are fixed). A Taobao one is only retried while it still holds
+    the buyer's authorisation; one whose authorisation was refused waits for the buyer."""
+    rows = LinkRegistration.objects.filter(pk__in=ids, state=RegistrationState.FAILED).exclude(
+        network=Network.TAOBAO, session_encrypted=""
+    )
+    picked = list(rows.values_list("pk", flat=True))
+    count = LinkRegistration.objects.filter(pk__in=picked, state=RegistrationState.FAILED).update(
+        state=RegistrationState.PENDING, claimed_until=None, updated_at=timezone.now() - LEASE
+    )
+    if count:
+        audit.record(actor, "rebate.registration.retry", "rebate_registration", ids=picked)
+    return count
 
 
 def resume_registrations(now: datetime | None = None, session: requests.Session | None = None) -> int:

@@ -15,7 +15,17 @@ from jishi.core.errors import InvalidInput, NotFound
 from .credentials import encrypt_secret
 from .models import Network, RebateSource
 
-EDITABLE = ("name", "app_key", "pid", "endpoint", "enabled", "promotion_mode", "inviter_code", "goods_keywords")
+EDITABLE = (
+    "name",
+    "app_key",
+    "pid",
+    "endpoint",
+    "enabled",
+    "promotion_mode",
+    "inviter_code",
+    "oauth_url",
+    "goods_keywords",
+)
 
 
 def _check(data: dict[str, Any], *, creating: bool) -> None:
@@ -27,9 +37,10 @@ def _check(data: dict[str, Any], *, creating: bool) -> None:
             problems[name] = ["required"]
     if creating and not str(data.get("secret") or ""):
         problems["secret"] = ["required"]
-    endpoint = str(data.get("endpoint") or "")
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        problems["endpoint"] = ["http(s) URL"]
+    for name in ("endpoint", "oauth_url"):
+        url = str(data.get(name) or "")
+        if url and not url.startswith(("http://", "https://")):
+            problems[name] = ["http(s) URL"]
     if problems:
         raise InvalidInput(_("联盟账号信息有误"), code="invalid_source", fields=problems)
 

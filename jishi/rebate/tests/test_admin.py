@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from jishi.rebate import feeds, lifecycle
 from jishi.rebate.credentials import decrypt_secret
-from jishi.rebate.models import NetworkOrder, OrderStatus, RebateSource, RebateSplit, ReviewState
+from jishi.rebate.models import NetworkOrder, OrderAdjustment, OrderStatus, RebateSource, RebateSplit, ReviewState
 from jishi.testing.factories import AdminFactory, OperatorFactory, UserFactory
 
 from .conftest import moved, report, tracked_buyer
@@ -26,7 +27,17 @@ def console() -> Client:
 
 
 @pytest.mark.parametrize(
-    "page", ["rebatesource", "syncrun", "rebategoods", "networkorder", "unmatchedorder", "orderanomaly", "rebatesplit"]
+    "page",
+    [
+        "rebatesource",
+        "syncrun",
+        "rebategoods",
+        "networkorder",
+        "unmatchedorder",
+        "orderadjustment",
+        "orderanomaly",
+        "rebatesplit",
+    ],
 )
 def test_lists_render(console: Client, page: str) -> None:
     feeds.import_goods("taobao", [TAOBAO_ITEM])
@@ -34,6 +45,30 @@ def test_lists_render(console: Client, page: str) -> None:
     lifecycle.record_reports(None, "taobao", [report(link), report(None, n=2)])
     response = console.get(f"/console/rebate/{page}/")
     assert response.status_code == 200
+
+
+def test_refund_and_penalty_cases_show_what_they_took_back(console: Client) -> None:
+    _buyer, link = tracked_buyer()
+    lifecycle.record_reports(None, "taobao", [report(link)])
+    order = NetworkOrder.objects.get()
+    case = dict(network="taobao", network_order_id="O1", sub_order_id="S1")
+    OrderAdjustment.objects.create(
+        kind="refund",
+        key="R1",
+        raw_status="2",
+        refund_fee=5000,
+        commission_refund=250,
+        applied_amount=250,
+        order=order,
+        applied_at=timezone.now(),
+        **case,
+    )
+    OrderAdjustment.objects.create(kind="penalty", key="P9", raw_status="0", **{**case, "network_order_id": "O9"})
+    page = console.get("/console/rebate/orderadjustment/").content.decode()
+    assert "维权成功（2）" in page and "处罚冻结（0）" in page and "¥2.50" in page and "¥50.00" in page
+    waiting = console.get("/console/rebate/orderadjustment/?applied=no").content.decode()
+    assert "O9" in waiting and "维权成功" not in waiting
+    assert console.get("/console/rebate/orderadjustment/add/").status_code == 403  # the sync writes them
 
 
 def test_source_secret_is_write_only_in_the_console(console: Client) -> None:

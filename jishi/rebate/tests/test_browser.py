@@ -195,7 +195,9 @@ def test_console_pages_at_desktop_size(live_server: Any, browser: Browser) -> No
     page.context.close()
 
 
-def test_take_coupon_on_taobao_asks_for_the_buyers_authorisation(live_server: Any, browser: Browser) -> None:
+def test_take_coupon_on_taobao_sends_a_web_buyer_through_taobao_authorisation(
+    live_server: Any, browser: Browser
+) -> None:
     from jishi.rebate import sources
     from jishi.rebate.fakes import FAKES
 
@@ -209,6 +211,7 @@ def test_take_coupon_on_taobao_asks_for_the_buyers_authorisation(live_server: An
                 "app_key": fake.app_key,
                 "secret": fake.secret,
                 "endpoint": fake.url,
+                "oauth_url": fake.authorize_url,  # type: ignore[attr-defined]
                 "pid": "mm_1_2_3",
                 "inviter_code": fake.inviter_code,  # type: ignore[attr-defined]
             },
@@ -218,10 +221,16 @@ def test_take_coupon_on_taobao_asks_for_the_buyers_authorisation(live_server: An
         sign_in(page, live_server.url, buyer.phone, "/rebate/")
         page.locator("#rebate-feed .rb-card").filter(has_text="无线蓝牙耳机").click()
         page.click("#rebate-take")
-        expect(page.locator("body")).to_contain_text("请先在集市 App 中授权淘宝账号，再领券")
-        expect(page.locator("#rebate-code")).to_have_count(0)  # no code without the buyer's relation_id
-        assert not TrackedLink.objects.filter(user=buyer).exists() and fake.calls == 0
-        screenshot(page, "rebate-take-authorise.png")
+        expect(page.locator("h1")).to_have_text("“集市”申请获得以下权限")  # Taobao's page, on the fake
+        assert not TrackedLink.objects.filter(user=buyer).exists()
+        screenshot(page, "rebate-take-taobao-authorise.png")
+        page.click("#grant")
+        page.wait_for_url("**/rebate/g/*/#take")
+        expect(page.locator("body")).to_contain_text("淘宝授权成功")
+        link = TrackedLink.objects.get(user=buyer)
+        assert link.tracking_id in fake.relations.values()  # type: ignore[attr-defined]
+        expect(page.locator("#rebate-code")).to_contain_text(link.share_code)
+        screenshot(page, "rebate-take-authorised.png")
         page.context.close()
 
 

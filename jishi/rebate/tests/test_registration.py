@@ -1,8 +1,9 @@
 """Buyer registration before a tracked link, through the fakes speaking each network's signing:
 Taobao's relation_id (taobao.tbk.sc.publisher.info.save with the inviter code), Pinduoduo's 备案
 (pdd.ddk.member.authority.query, then the pdd.ddk.rp.prom.url.generate page, channel_type 10),
-JD's subUnionId without any call. Intent → call → settle, never inside a transaction; refusals and
-outages are 502, never 500; a crash between the call and the settle is finished by the job."""
+JD's subUnionId without any call. Intent → call → settle, never inside a transaction; a refused
+buyer authorisation is a 409 asking for a new one, outages and a refused shop configuration are
+502, never 500; a crash between the call and the settle is finished by the job."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from jishi.rebate.adapters import custom_parameters
 from jishi.rebate.fakes import FakeNetwork, goods_rows
 from jishi.rebate.models import LinkRegistration, Network, RebateGoods, RegistrationState, TrackedLink
 from jishi.rebate.registration import AuthorizationRequired
-from jishi.testing.factories import UserFactory
+from jishi.testing.factories import AdminFactory, UserFactory
 
 from .conftest import source_for
 from .test_feeds import PDD_ITEM, TAOBAO_ITEM
@@ -59,7 +60,9 @@ def test_taobao_buyer_is_registered_once_and_the_relation_id_reused(
     assert fake_taobao.refused == []  # every call was signed as TOP requires
 
 
-def test_taobao_refusal_is_502_and_a_new_authorisation_retries(fake_taobao: Any, buyer: Any, buyer_api: Api) -> None:
+def test_a_refused_shop_configuration_is_502_and_a_new_authorisation_retries(
+    fake_taobao: Any, buyer: Any, buyer_api: Api
+) -> None:
     source = taobao_source(fake_taobao)
     source.inviter_code = "WRONG"
     source.save()
@@ -73,6 +76,97 @@ def test_taobao_refusal_is_502_and_a_new_authorisation_retries(fake_taobao: Any,
     source.save()
     ok = buyer_api.post(f"rebate/goods/{item}/link", {"taobao_session": "tok"})
     assert ok.status_code == 200 and ok.json()["tracking_id"] == fake_taobao.relations["tok"]
+
+
+def test_the_console_retries_registrations_the_shops_configuration_failed(fake_taobao: Any) -> None:
+    source = taobao_source(fake_taobao)
+    source.inviter_code = "WRONG"
+    source.save()
+    stuck, refused = UserFactory(), UserFactory()
+    with pytest.raises(DomainError):
+        links.link_for(stuck, Network.TAOBAO, taobao_session="kept-token")
+    fake_taobao.expired_sessions.add("expired-token")
+    source.inviter_code = fake_taobao.inviter_code  # the operator fixes the inviter code
+    source.save()
+    with pytest.raises(AuthorizationRequired):
+        links.link_for(refused, Network.TAOBAO, taobao_session="expired-token")
+    console = Client()
+    console.force_login(AdminFactory())
+    ids = list(LinkRegistration.objects.values_list("pk", flat=True))
+    response = console.post(
+        "/console/rebate/linkregistration/", {"action": "retry", "_selected_action": ids}, follow=True
+    )
+    assert "已重新提交 1 个备案" in response.content.decode()
+    assert TrackedLink.objects.get(user=stuck).tracking_id == fake_taobao.relations["kept-token"]
+    assert LinkRegistration.objects.get(user=refused).state == RegistrationState.FAILED  # waits for the buyer
+    assert not TrackedLink.objects.filter(user=refused).exists()
+
+
+def test_an_expired_taobao_authorisation_is_409_and_asks_for_a_new_one(
+    fake_taobao: Any, buyer: Any, buyer_api: Api
+) -> None:
+    taobao_source(fake_taobao)
+    fake_taobao.expired_sessions.add("old-token")
+    item = goods_id(Network.TAOBAO)
+    refused = buyer_api.post(f"rebate/goods/{item}/link", {"taobao_session": "old-token"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "taobao_authorization_required")
+    assert "重新授权" in refused.json()["error"]["message"]
+    failed = LinkRegistration.objects.get(user=buyer)
+    assert failed.state == RegistrationState.FAILED and failed.last_error.startswith("invalid-sessionkey")
+    assert failed.session_encrypted == ""  # the refused authorisation is not kept nor retried by the job
+    assert registration.resume_registrations(now=timezone.now() + timedelta(minutes=3)) == 0
+    calls = fake_taobao.calls
+    again = buyer_api.post(f"rebate/goods/{item}/link")  # no new authorisation: asked for one, no call
+    assert (again.status_code, again.json()["error"]["code"], fake_taobao.calls) == (
+        409,
+        "taobao_authorization_required",
+        calls,
+    )
+    ok = buyer_api.post(f"rebate/goods/{item}/link", {"taobao_session": "new-token"})
+    assert ok.status_code == 200 and ok.json()["tracking_id"] == fake_taobao.relations["new-token"]
+    assert not TrackedLink.objects.exclude(tracking_id=fake_taobao.relations["new-token"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "state"),
+    [
+        # TOP platform errors, by their documented codes: the session (26/27/53) is the buyer's to renew;
+        # isp.* and the call limit (7) are the network's, retried by the job; isv.* is the shop's request.
+        ((27, "Invalid session", "session-expired", ""), 409, "taobao_authorization_required", "failed"),
+        ((53, "Insufficient session permissions", "", ""), 409, "taobao_authorization_required", "failed"),
+        (
+            (15, "Remote service error", "isp.top-remote-connection-timeout", ""),
+            502,
+            "rebate_network_unavailable",
+            "pending",
+        ),
+        (
+            (7, "App Call Limited", "accesscontrol.limited-by-api-access-count", ""),
+            502,
+            "rebate_network_unavailable",
+            "pending",
+        ),
+        (
+            (11, "Insufficient ISV Permissions", "isv.permission-api-package-limit", ""),
+            502,
+            "rebate_network_unavailable",
+            "failed",
+        ),
+    ],
+)
+def test_taobao_errors_are_told_apart_by_their_top_codes(
+    fake_taobao: Any, buyer: Any, buyer_api: Api, error: tuple[int, str, str, str], status: int, code: str, state: str
+) -> None:
+    taobao_source(fake_taobao)
+    fake_taobao.failing_with = fake_taobao.error(*error)["error_response"]
+    item = goods_id(Network.TAOBAO)
+    response = buyer_api.post(f"rebate/goods/{item}/link", {"taobao_session": "tok"})
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    intent = LinkRegistration.objects.get(user=buyer)
+    assert intent.state == state and bool(intent.session_encrypted) == (status == 502)
+    fake_taobao.failing_with = None
+    resumed = registration.resume_registrations(now=timezone.now() + timedelta(minutes=3))
+    assert resumed == (1 if state == "pending" else 0)  # only the network's own fault is the job's to retry
 
 
 def test_unreachable_network_is_502_and_the_intent_stays_for_the_job(fake_taobao: Any, buyer_api: Api) -> None:
@@ -215,12 +309,13 @@ def test_storefront_take_sends_a_pdd_buyer_to_the_registration_page(fake_pdd: An
 
 
 def test_storefront_take_tells_an_unauthorised_or_unreachable_network(fake_taobao: Any) -> None:
-    source = taobao_source(fake_taobao)
+    source = taobao_source(fake_taobao, oauth_url="")  # App authorisation only: no web OAuth page
     item = goods_id(Network.TAOBAO)
     buyer = UserFactory()
     client = signed_in(buyer)
     page = client.post(f"/rebate/g/{item}/take/", follow=True).content.decode()
     assert "请先在集市 App 中授权淘宝账号，再领券" in page and not TrackedLink.objects.exists()
+    assert fake_taobao.authorizations == 0
     source.endpoint = "http://127.0.0.1:9/router"
     source.save()
     with pytest.raises(DomainError):

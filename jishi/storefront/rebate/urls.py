@@ -10,6 +10,7 @@ urlpatterns = [
     path("g/<int:goods_id>/", views.detail, name="detail"),
     path("g/<int:goods_id>/take/", views.take_coupon, name="take"),
     path("g/<int:goods_id>/poster.png", views.poster, name="poster"),
+    path("taobao/callback/", views.taobao_callback, name="taobao_callback"),
     path("orders/", views.orders, name="orders"),
     path("balance/", views.balance, name="balance"),
 ]

@@ -7,6 +7,7 @@ Every order and balance shown is the signed-in buyer's own.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -24,17 +25,19 @@ from jishi.core.money import format_yuan
 from jishi.distribution.poster import render_poster
 from jishi.distribution.services import get_settings as distribution_rules
 from jishi.rebate import goods as rebate_goods
-from jishi.rebate import links
-from jishi.rebate.models import CreditState, Network, NetworkOrder, RebateGoods, TrackedLink
+from jishi.rebate import links, taobao_oauth
+from jishi.rebate.adapters import NetworkError
+from jishi.rebate.models import CreditState, Network, NetworkOrder, RebateGoods, RebateSource, TrackedLink
 from jishi.rebate.registration import AuthorizationRequired
 
-from ..pages import buyer
+from ..pages import buyer, problem
 from ..promoter_views import WithdrawForm
 from ..queries import page_number
 
 FEED_PAGE_SIZE = 20
 ORDER_PAGE_SIZE = 20
 QUERY_MAX_LENGTH = 64
+TAOBAO_NONCE_KEY = "rebate_taobao_oauth_nonce"
 
 
 def _viewer_is_promoter(request: HttpRequest) -> bool:
@@ -141,10 +144,58 @@ def take_coupon(request: HttpRequest, goods_id: int) -> HttpResponse:
     except AuthorizationRequired as exc:
         if exc.authorize_url:  # Pinduoduo's 备案 page: the buyer registers there once, then comes back
             return HttpResponseRedirect(exc.authorize_url)
+        source = taobao_oauth.web_source() if item.network == Network.TAOBAO else None
+        if source is not None:  # Taobao's authorisation page, back to taobao_callback
+            return HttpResponseRedirect(_taobao_authorize_url(request, source, item))
         messages.warning(request, str(exc.message))
     except DomainError as exc:  # the network refused or did not answer (502), or is not set up
         messages.error(request, str(exc.message))
-    return HttpResponseRedirect(reverse("rebate_pages:detail", args=[item.pk]) + "#take")
+    return _back_to_take(item.pk)
+
+
+def _back_to_take(goods_id: int) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("rebate_pages:detail", args=[goods_id]) + "#take")
+
+
+def _taobao_authorize_url(request: HttpRequest, source: RebateSource, item: RebateGoods) -> str:
+    nonce = secrets.token_urlsafe(16)
+    request.session[TAOBAO_NONCE_KEY] = nonce  # binds the answer to this browser
+    state = taobao_oauth.make_state(taobao_oauth.State(user_id=buyer(request).pk, goods_id=item.pk, nonce=nonce))
+    redirect_uri = request.build_absolute_uri(reverse("rebate_pages:taobao_callback"))
+    return taobao_oauth.authorize_url(source, redirect_uri=redirect_uri, state=state)
+
+
+@login_required(login_url="storefront:login")
+@require_GET
+def taobao_callback(request: HttpRequest) -> HttpResponse:
+    """Back from Taobao's authorisation page: the code becomes the buyer's session, then the
+    channel registration makes the tracked link; the buyer lands on the goods they were taking."""
+    user = buyer(request)
+    nonce = str(request.session.pop(TAOBAO_NONCE_KEY, "") or "")
+    state = taobao_oauth.read_state(request.GET.get("state") or "", user_id=user.pk, nonce=nonce)
+    if state is None:
+        message = _("授权链接已失效或不属于当前账号，请回到商品页重新领券")
+        return problem(request, message, status=400, back=reverse("rebate_pages:feed"), back_label=_("返回领券"))
+    code = (request.GET.get("code") or "").strip()
+    source = taobao_oauth.web_source()
+    if request.GET.get("error") or not code:
+        messages.warning(request, _("你取消了淘宝授权，授权后才能领券拿返利"))
+    elif source is None:
+        messages.error(request, _("该联盟暂未开通"))
+    else:
+        try:
+            session = taobao_oauth.exchange_code(source, code[:200])
+            links.link_for(user, Network.TAOBAO, taobao_session=session)
+        except NetworkError as exc:
+            if exc.transient:
+                messages.error(request, _("联盟暂时无法连接，请稍后再试"))
+            else:
+                messages.warning(request, _("淘宝授权已失效，请重新授权淘宝账号后再领券"))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("淘宝授权成功，已生成你的专属领券链接"))
+    return _back_to_take(state.goods_id)
 
 
 @login_required(login_url="storefront:login")
