@@ -121,8 +121,10 @@ class LinkIn(Schema):
 @router.post("/rebate/goods/{goods_id}/link", response=responses(LinkOut, provider=True))
 def goods_link(request: HttpRequest, goods_id: ObjectId, payload: LinkIn | None = None) -> Any:
     """The buyer's tracked link, registering the buyer on the network first where it needs that
-    (409 ``taobao_authorization_required`` / ``pdd_registration_required`` with ``authorize_url``
-    when the buyer must act; 502 when the network refused or did not answer)."""
+    (409 ``taobao_authorization_required`` when Taobao has no or refused the buyer's authorisation,
+    ``pdd_registration_required`` with ``authorize_url`` for Pinduoduo's 备案 page,
+    ``rebate_network_unavailable`` when the network refused the shop's own account; 502 when the
+    network did not answer)."""
     item = _active_goods(goods_id)
     session = payload.taobao_session.strip() if payload else ""
     link = links.link_for(current_user(request), item.network, taobao_session=session)

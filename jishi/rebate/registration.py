@@ -144,9 +144,9 @@ def _call_network(intent: LinkRegistration, session: requests.Session | None) ->
 def advance(
     intent: LinkRegistration, *, now: datetime | None = None, session: requests.Session | None = None
 ) -> TrackedLink:
-    """Claim the intent, ask the network (no transaction open), settle. Raises 409 (in progress,
-    or the buyer must act: authorise Taobao again, open Pinduoduo's 备案 page), 502 (the network
-    did not answer, or refused the shop's own configuration)."""
+    """Claim the intent, ask the network (no transaction open), settle. Raises 409 (in progress;
+    the buyer must act: authorise Taobao again, open Pinduoduo's 备案 page; or the network refused
+    the shop's own account), 502 (the network did not answer)."""
     if in_transaction():
         raise RuntimeError("a network registration must not run inside a transaction")
     now = now or timezone.now()
@@ -164,7 +164,12 @@ def advance(
         if exc.authorization:
             message = _("淘宝授权已失效，请重新授权淘宝账号后再领券")
             raise AuthorizationRequired(message, code="taobao_authorization_required") from None
-        raise network_unavailable() from None
+        if exc.transient:
+            raise network_unavailable() from None
+        # The network refused the shop's own account (inviter code, PID, key, permissions): as with
+        # no source at all, the network cannot be used until the operator fixes it (the console
+        # shows the network's words on the registration and retries it).
+        raise Conflict(_("该联盟暂不可用，请稍后再试"), code="rebate_network_unavailable") from None
     return settle(intent, outcome)
 
 

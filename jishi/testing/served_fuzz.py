@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 START_TIMEOUT_SECONDS = 300
+SERVER_WARNINGS_SHOWN = 60
 # Revoking the fuzzer's own token would turn every later case into a 401.
 EXCLUDED_PATHS = ["/api/v1/auth/logout"]
 BUYER = "13800000001"
@@ -131,6 +132,13 @@ def served_demo(database_url: str, data_dir: str) -> Iterator[str]:
         log = "".join(output)
         if "Traceback" in log:
             say("server log (tracebacks):\n" + log)
+        else:  # what the server warned of: why a 502 was answered (a network's refusal, an outage)
+            warned = [line for line in output if "WARNING" in line or "ERROR" in line]
+            if warned:
+                say(
+                    f"server log ({len(warned)} warnings, the last {SERVER_WARNINGS_SHOWN}):\n"
+                    + "".join(warned[-SERVER_WARNINGS_SHOWN:])
+                )
 
 
 def login(base: str, **credentials: str) -> str:

@@ -2,8 +2,9 @@
 Taobao's relation_id (taobao.tbk.sc.publisher.info.save with the inviter code), Pinduoduo's 备案
 (pdd.ddk.member.authority.query, then the pdd.ddk.rp.prom.url.generate page, channel_type 10),
 JD's subUnionId without any call. Intent → call → settle, never inside a transaction; a refused
-buyer authorisation is a 409 asking for a new one, outages and a refused shop configuration are
-502, never 500; a crash between the call and the settle is finished by the job."""
+buyer authorisation is a 409 asking for a new one, a refused shop account a 409 (the network is
+unavailable until the operator fixes it), an outage a 502, never a 500; a crash between the call
+and the settle is finished by the job."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_taobao_buyer_is_registered_once_and_the_relation_id_reused(
     assert fake_taobao.refused == []  # every call was signed as TOP requires
 
 
-def test_a_refused_shop_configuration_is_502_and_a_new_authorisation_retries(
+def test_a_refused_shop_configuration_is_409_and_a_new_authorisation_retries(
     fake_taobao: Any, buyer: Any, buyer_api: Api
 ) -> None:
     source = taobao_source(fake_taobao)
@@ -68,7 +69,7 @@ def test_a_refused_shop_configuration_is_502_and_a_new_authorisation_retries(
     source.save()
     item = goods_id(Network.TAOBAO)
     refused = buyer_api.post(f"rebate/goods/{item}/link", {"taobao_session": "tok"})
-    assert (refused.status_code, refused.json()["error"]["code"]) == (502, "rebate_network_unavailable")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "rebate_network_unavailable")
     failed = LinkRegistration.objects.get(user=buyer)
     assert failed.state == RegistrationState.FAILED and "isv.invalid-parameter" in failed.last_error
     assert fake_taobao.refused == ["inviter_code"]
@@ -148,7 +149,7 @@ def test_an_expired_taobao_authorisation_is_409_and_asks_for_a_new_one(
         ),
         (
             (11, "Insufficient ISV Permissions", "isv.permission-api-package-limit", ""),
-            502,
+            409,
             "rebate_network_unavailable",
             "failed",
         ),
@@ -163,7 +164,8 @@ def test_taobao_errors_are_told_apart_by_their_top_codes(
     response = buyer_api.post(f"rebate/goods/{item}/link", {"taobao_session": "tok"})
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)
     intent = LinkRegistration.objects.get(user=buyer)
-    assert intent.state == state and bool(intent.session_encrypted) == (status == 502)
+    refused_session = code == "taobao_authorization_required"
+    assert intent.state == state and bool(intent.session_encrypted) != refused_session
     fake_taobao.failing_with = None
     resumed = registration.resume_registrations(now=timezone.now() + timedelta(minutes=3))
     assert resumed == (1 if state == "pending" else 0)  # only the network's own fault is the job's to retry
@@ -245,14 +247,19 @@ def test_opening_the_pdd_registration_page_registers_the_buyer(fake_pdd: Any) ->
     assert links.link_for(buyer, Network.PDD).tracking_id == f"jishi{buyer.pk}"
 
 
-def test_pdd_outage_is_502(fake_pdd: Any, buyer_api: Api) -> None:
+def test_pdd_refusing_the_shops_signature_is_409_and_an_outage_502(fake_pdd: Any, buyer_api: Api) -> None:
     source = source_for(fake_pdd, pid="1000_2000")
     source.secret_encrypted = source_for(fake_pdd, secret="wrong").secret_encrypted
     source.save()
     item = goods_id(Network.PDD)
     response = buyer_api.post(f"rebate/goods/{item}/link")
-    assert (response.status_code, response.json()["error"]["code"]) == (502, "rebate_network_unavailable")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "rebate_network_unavailable")
     assert fake_pdd.refused == ["sign"]
+    assert LinkRegistration.objects.get().last_error.startswith("10019")  # the network's words, for the console
+    source.endpoint = "http://127.0.0.1:9/router"  # nothing listens there
+    source.save()
+    response = buyer_api.post(f"rebate/goods/{item}/link")
+    assert (response.status_code, response.json()["error"]["code"]) == (502, "rebate_network_unavailable")
 
 
 def test_custom_parameters_stay_within_64_bytes() -> None:
