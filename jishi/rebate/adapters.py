@@ -500,28 +500,6 @@ class JdAdapter(_HttpAdapter):
         total = int(result.get("totalCount") or 0)
         return GoodsResult(rows, total, bool(rows) and page * self.GOODS_PAGE_SIZE < total)
 
-    TOKEN_METHOD = "taobao.top.auth.token.create"
-
-    def create_token(self, code: str) -> str:
-        """The buyer's access token (the ``session`` of the sc APIs) for the one-use ``code`` the
-        Taobao OAuth page sent back (server-side flow). Any refusal is the code's: the buyer must
-        authorise again."""
-        try:
-            body = self.call(self.TOKEN_METHOD, {"code": code})
-        except NetworkError as exc:
-            if exc.transient:
-                raise
-            raise NetworkError(exc.code, exc.message, authorization=True) from None
-        raw = (body.get("top_auth_token_create_response") or {}).get("token_result") or ""
-        try:
-            token = json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError:
-            raise NetworkError("bad_response", "token_result is not JSON") from None
-        access_token = str((token or {}).get("access_token") or "") if isinstance(token, dict) else ""
-        if not access_token:
-            raise NetworkError("bad_response", "no access_token in token_result")
-        return access_token
-
     def call(self, method: str, business: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "method": method,
