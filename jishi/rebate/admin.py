@@ -50,19 +50,8 @@ class SourceForm(forms.ModelForm):
 
     class Meta:
         model = RebateSource
-        fields = (
-            "name",
-            "network",
-            "app_key",
-            "secret",
-            "pid",
-            "endpoint",
-            "enabled",
-            "promotion_mode",
-            "inviter_code",
-            "oauth_url",
-            "goods_keywords",
-        )
+        # The network is chosen once; the secret is write-only (below); the rest is the service's list.
+        fields = ("network", "secret", *sources.EDITABLE)
 
 
 @admin.register(RebateSource)

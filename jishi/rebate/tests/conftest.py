@@ -7,11 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from jishi.distribution import services as distribution
 from jishi.rebate import links, sources
 from jishi.rebate.fakes import FAKES, FakeNetwork
-from jishi.rebate.models import Network, OrderStatus, RebateSource, TrackedLink
+from jishi.rebate.models import Network, NetworkOrder, OrderAdjustment, OrderStatus, RebateSource, TrackedLink
 from jishi.rebate.reports import OrderReport
 from jishi.testing.factories import UserFactory
 
@@ -85,3 +86,27 @@ def report(
 
 def moved(r: OrderReport, status: OrderStatus, **changes: Any) -> OrderReport:
     return replace(r, status=status, **changes)
+
+
+def refund_case(order: NetworkOrder, *, fee: int, commission: int, n: int = 1) -> OrderAdjustment:
+    """A 维权 case that succeeded (status 2) and was applied to ``order``, as the sync leaves it."""
+    return OrderAdjustment.objects.create(
+        network=order.network,
+        kind="refund",
+        key=f"R{n}",
+        network_order_id=order.order_id,
+        sub_order_id=order.sub_order_id,
+        raw_status="2",
+        refund_fee=fee,
+        commission_refund=commission,
+        applied_amount=commission,
+        order=order,
+        applied_at=timezone.now(),
+    )
+
+
+def waiting_penalty(n: int) -> OrderAdjustment:
+    """A frozen penalty (status 0) whose order Jishi does not know yet."""
+    return OrderAdjustment.objects.create(
+        network="taobao", kind="penalty", key=f"P{n}", network_order_id=f"O{n}", sub_order_id=f"S{n}", raw_status="0"
+    )

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from jishi.rebate import feeds, lifecycle
 from jishi.rebate.credentials import decrypt_secret
-from jishi.rebate.models import NetworkOrder, OrderAdjustment, OrderStatus, RebateSource, RebateSplit, ReviewState
+from jishi.rebate.models import NetworkOrder, OrderStatus, RebateSource, RebateSplit, ReviewState
 from jishi.testing.factories import AdminFactory, OperatorFactory, UserFactory
 
-from .conftest import moved, report, tracked_buyer
+from .conftest import moved, refund_case, report, tracked_buyer, waiting_penalty
 from .test_feeds import TAOBAO_ITEM
 from .test_reconcile import SETTLED_AT, a_source
 
@@ -51,19 +50,8 @@ def test_refund_and_penalty_cases_show_what_they_took_back(console: Client) -> N
     _buyer, link = tracked_buyer()
     lifecycle.record_reports(None, "taobao", [report(link)])
     order = NetworkOrder.objects.get()
-    case = dict(network="taobao", network_order_id="O1", sub_order_id="S1")
-    OrderAdjustment.objects.create(
-        kind="refund",
-        key="R1",
-        raw_status="2",
-        refund_fee=5000,
-        commission_refund=250,
-        applied_amount=250,
-        order=order,
-        applied_at=timezone.now(),
-        **case,
-    )
-    OrderAdjustment.objects.create(kind="penalty", key="P9", raw_status="0", **{**case, "network_order_id": "O9"})
+    refund_case(order, fee=5000, commission=250)
+    waiting_penalty(9)
     page = console.get("/console/rebate/orderadjustment/").content.decode()
     assert "维权成功（2）" in page and "处罚冻结（0）" in page and "¥2.50" in page and "¥50.00" in page
     waiting = console.get("/console/rebate/orderadjustment/?applied=no").content.decode()

@@ -192,25 +192,12 @@ def test_console_pages_at_desktop_size(live_server: Any, browser: Browser) -> No
     screenshot(page, "console-rebate-reconciliation.png")
     page.goto(f"{live_server.url}/console/rebate/rebatesource/")
     screenshot(page, "console-rebate-sources.png")
-    from jishi.rebate.models import NetworkOrder, OrderAdjustment
+    from jishi.rebate.models import NetworkOrder
 
-    settled = NetworkOrder.objects.get(order_id="O1")
-    OrderAdjustment.objects.create(
-        network="taobao",
-        kind="refund",
-        key="R1",
-        network_order_id="O1",
-        sub_order_id="S1",
-        raw_status="2",
-        refund_fee=9900,
-        commission_refund=300,
-        applied_amount=300,
-        order=settled,
-        applied_at=settled.updated_at,
-    )
-    OrderAdjustment.objects.create(
-        network="taobao", kind="penalty", key="P7", network_order_id="O7", sub_order_id="S7", raw_status="0"
-    )
+    from .conftest import refund_case, waiting_penalty
+
+    refund_case(NetworkOrder.objects.get(order_id="O1"), fee=9900, commission=300)
+    waiting_penalty(7)
     page.goto(f"{live_server.url}/console/rebate/orderadjustment/")
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     expect(page.locator("#result_list")).to_contain_text("维权成功（2）")
